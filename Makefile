@@ -1,0 +1,60 @@
+# MediaMind platform: one entry point per day-to-day command.
+# ENV selects the inventory (local | dev | production); local is the emulator.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV ?= local
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLAYBOOK := tools/playbook.sh $(ENV)
+LOCALENV := $(BIN)/python tools/localenv.py
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help setup lock up down deploy plan destroy test test-unit test-molecule lint \
+        lambda-package demo send-mail bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11+" >&2; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "error: Python's venv module is missing: apt-get install python3-venv" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+setup: $(BIN)/.installed ## Create the virtualenv (.venv) from the pinned requirements
+
+lock: ## Re-pin requirements.txt from requirements.in
+	$(PYTHON) -m venv /tmp/mediamind-lock && /tmp/mediamind-lock/bin/pip install -q -r requirements.in
+	{ echo "# Pinned with \`make lock\` from requirements.in: the exact set CI and every machine install."; \
+	  /tmp/mediamind-lock/bin/pip freeze; } > requirements.txt
+
+up: setup ## Start the local emulator (moto server + TLS Redis on 127.0.0.1)
+	@$(LOCALENV) up
+
+down: ## Stop exactly what `make up` started
+	@if [ -x $(BIN)/python ]; then $(LOCALENV) down; else echo "nothing to stop (no virtualenv)"; fi
+
+deploy: setup ## Deploy ENV (default local: starts the emulator when needed)
+	@$(PLAYBOOK) playbooks/site.yml $(ARGS)
+
+plan: setup ## Show what a deploy of ENV would change (check mode + diff)
+	@$(PLAYBOOK) playbooks/site.yml --check --diff $(ARGS)
+
+destroy: setup ## Remove ENV in reverse order (production needs ARGS='-e confirm_teardown=production')
+	@$(PLAYBOOK) playbooks/teardown.yml $(ARGS)
+
+lint: setup ## yamllint, ansible-lint (production profile), ruff
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup lint up ## Lint, then every pytest and Molecule scenario against the local emulator
+	@set -a; eval "$$($(LOCALENV) env)"; set +a; \
+	  $(BIN)/pytest $(PYTEST_ARGS)
+
+clean: down ## Stop the emulator and remove local state, caches and build output
+	rm -rf .local build outputs .pytest_cache .ruff_cache
