@@ -46,11 +46,12 @@ plan: setup ## Show what a deploy of ENV would change (check mode + diff)
 destroy: setup ## Remove ENV in reverse order (production needs ARGS='-e confirm_teardown=production')
 	@$(PLAYBOOK) playbooks/teardown.yml $(ARGS)
 
-lint: setup ## yamllint, ansible-lint (production profile), ruff
+lint: setup ## yamllint, ansible-lint (production profile), ruff, actionlint
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/actionlint .github/workflows/*.yml
 
 test: setup lint up ## Lint, then every pytest and Molecule scenario against the local emulator
 	@set -a; eval "$$($(LOCALENV) env)"; set +a; \
