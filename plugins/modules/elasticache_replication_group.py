@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ options:
     type: bool
     default: false
   multi_az:
-    description: Place the replicas in other availability zones than the primary (needs O(automatic_failover)).
+    description: Put replicas in other availability zones than the primary (needs O(automatic_failover)).
     type: bool
     default: false
   cache_subnet_group_name:
@@ -76,13 +75,15 @@ options:
     type: str
   auth_token:
     description:
-      - The AUTH token (16-128 printable characters without C(@), C(/), C(") or space). Needs O(transit_encryption).
+      - The AUTH token (16-128 printable characters without C(@), C(/), C(") or space).
+      - Needs O(transit_encryption).
       - Write-only in AWS; see O(auth_token_update).
     type: str
   auth_token_update:
     description:
       - What to do with O(auth_token) on an existing group. V(never) leaves the group's token alone.
-      - V(rotate) adds O(auth_token) next to the current one (both accepted); reports a change every time it is used.
+      - V(rotate) adds O(auth_token) next to the current one (both accepted).
+        It reports a change every time it is used: pass it for one run only.
       - V(set) makes O(auth_token) the only one (after a V(rotate), once every client uses the new token).
     type: str
     choices: [never, rotate, set]
@@ -184,12 +185,11 @@ request:
   type: dict
 """
 
+import contextlib
 import time
 
-try:
+with contextlib.suppress(ImportError):  # a missing boto3 is reported by AnsibleAWSModule
     import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.mediamind_aws import make_diff, tag_changes
 from ansible.module_utils.mm_elasticache import (
@@ -267,7 +267,7 @@ class ReplicationGroupManager:
                 self.wait_gone()
             else:
                 self.module.fail_json(
-                    msg=f"Replication group {self.group_id} is being deleted: run again when it is gone, or set wait=true"
+                    msg=f"{self.group_id} is being deleted: run again when it is gone, or set wait=true"
                 )
         if self.group is None:
             return self._create()
@@ -293,13 +293,8 @@ class ReplicationGroupManager:
             self.wait_available()
         return {"before": None, "after": after, "group": summary(self.group)}
 
-    def _update(self) -> dict:
-        params = self.params
-        current = self._current()
-        want = wanted(params)
-        if params["description"] is None:
-            want["description"] = None
-
+    def _check_create_only(self, current: dict, want: dict) -> None:
+        """Fail on a security-critical drift AWS cannot modify; warn on the others."""
         drift = changes(current, want, CREATE_ONLY)
         critical = sorted(key for key in drift if key in SECURITY_CRITICAL)
         if critical:
@@ -310,16 +305,21 @@ class ReplicationGroupManager:
             )
         for key, value in sorted(drift.items()):
             self.module.warn(
-                f"{self.group_id}: {key} is {current[key]!r}, wanted {value!r}; it is create-only and left as is"
+                f"{self.group_id}: {key} is {current[key]!r}, wanted {value!r}; create-only, left as is"
             )
 
+    def _update(self) -> dict:
+        params = self.params
+        current = self._current()
+        want = wanted(params)
+        self._check_create_only(current, want)
+
         diff = changes(current, want, MODIFIABLE)
-        token = params["auth_token_update"] != "never" and params["auth_token"]
-        to_set, to_remove = (
-            tag_changes(current["tags"], params["tags"] or {}, params["purge_tags"])
-            if (params["tags"] is not None)
-            else ({}, [])
-        )
+        # The token is write-only: it is sent only when the caller asks for an update.
+        token = params["auth_token_update"] != "never" and bool(params["auth_token"])  # noqa: S105
+        to_set, to_remove = ({}, [])
+        if params["tags"] is not None:
+            to_set, to_remove = tag_changes(current["tags"], params["tags"], params["purge_tags"])
 
         before = {key: current.get(key) for key in diff}
         after = dict(diff)
@@ -327,37 +327,35 @@ class ReplicationGroupManager:
             before["tags"] = current["tags"]
             after["tags"] = {**{k: v for k, v in current["tags"].items() if k not in to_remove}, **to_set}
         if token:
-            before["auth_token"] = "(current)"
+            before["auth_token"] = "(current)"  # noqa: S105 - a marker, never the value
             after["auth_token"] = f"({params['auth_token_update']})"
 
-        if not (diff or token or to_set or to_remove):
-            if params["wait"]:
-                self.wait_available()
-            return {"before": {}, "after": {}, "group": summary(self.group)}
-
-        self.changed = True
         if diff or token:
             self.request = modify_request(self.group_id, diff, params["apply_immediately"])
             if token:
                 self.request["AuthToken"] = params["auth_token"]
                 self.request["AuthTokenUpdateStrategy"] = params["auth_token_update"].upper()
+        self.changed = bool(self.request or to_set or to_remove)
         if self.module.check_mode:
             return {"before": before, "after": after, "group": current}
-
-        if diff or token:
-            if self.group.get("Status") not in READY_STATUSES:
-                if not params["wait"]:
-                    self.module.fail_json(
-                        msg=f"{self.group_id} is {self.group.get('Status')}: it cannot be modified now; "
-                        "run again later or set wait=true"
-                    )
-                self.wait_available()
-            self.group = modify_replication_group(self.client, self.request)
+        if self.request:
+            self._modify()
         if to_set or to_remove:
             set_tags(self.client, self.group["ARN"], to_set, to_remove)
         if params["wait"]:
             self.wait_available()
         return {"before": before, "after": after, "group": summary(self.group)}
+
+    def _modify(self) -> None:
+        if self.group.get("Status") not in READY_STATUSES:
+            # AWS refuses to modify a group that is creating or modifying.
+            if not self.params["wait"]:
+                self.module.fail_json(
+                    msg=f"{self.group_id} is {self.group.get('Status')}: it cannot be modified now; "
+                    "run again later or set wait=true"
+                )
+            self.wait_available()
+        self.group = modify_replication_group(self.client, self.request)
 
     # ------------------------------------------------------------------ absent
 
@@ -427,10 +425,8 @@ def main() -> None:
 
     try:
         manager = ReplicationGroupManager(module)
-        if module.params["state"] == "present":
-            result = manager.ensure_present()
-        else:
-            result = manager.ensure_absent()
+        present = module.params["state"] == "present"
+        result = manager.ensure_present() if present else manager.ensure_absent()
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         module.fail_json_aws(exc, msg=f"ElastiCache call failed for {module.params['replication_group_id']}")
 

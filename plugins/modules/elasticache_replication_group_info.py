@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
@@ -41,10 +40,10 @@ replication_group:
   type: dict
 """
 
-try:
+import contextlib
+
+with contextlib.suppress(ImportError):  # a missing boto3 is reported by AnsibleAWSModule
     import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.mm_elasticache import describe_replication_group, list_tags, summary
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
