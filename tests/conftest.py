@@ -29,3 +29,27 @@ def local_stack() -> localenv.Settings:
         pytest.fail(f"local environment did not start: {result.stderr.strip()}")
     os.environ.update(localenv.env_vars(settings))
     return settings
+
+
+@pytest.fixture(scope="session")
+def deployed_local(local_stack: localenv.Settings) -> dict:
+    """`inventories/local` converged once per test session (site.yml, as `make deploy` runs it).
+
+    Returns the parsed outputs/local.json. The run's log is kept in .local/logs/deploy.log.
+    """
+    log = local_stack.log_dir / "deploy.log"
+    with log.open("w") as out:
+        result = subprocess.run(
+            [str(ROOT / "tools" / "playbook.sh"), "local", "playbooks/site.yml"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+            timeout=1800,
+        )
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-40:])
+        pytest.fail(f"site.yml failed on inventories/local (full log: {log}):\n{tail}")
+    import json  # noqa: PLC0415
+
+    return json.loads((ROOT / "outputs" / "local.json").read_text())

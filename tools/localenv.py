@@ -265,16 +265,60 @@ def _ensure_tls(settings: Settings) -> None:
     tls.mkdir(parents=True, exist_ok=True)
     os.chmod(tls, 0o700)
     ossl = "openssl"
-    _run([ossl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-          "-subj", "/CN=MediaMind local CA", "-keyout", str(tls / "ca.key"), "-out", str(settings.ca_file)])
-    (tls / "san.ext").write_text(
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+    _run(
+        [
+            ossl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=MediaMind local CA",
+            "-keyout",
+            str(tls / "ca.key"),
+            "-out",
+            str(settings.ca_file),
+        ]
     )
-    _run([ossl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-          "-keyout", str(tls / "redis.key"), "-out", str(tls / "redis.csr")])
-    _run([ossl, "x509", "-req", "-in", str(tls / "redis.csr"), "-CA", str(settings.ca_file),
-          "-CAkey", str(tls / "ca.key"), "-CAcreateserial", "-days", "3650",
-          "-extfile", str(tls / "san.ext"), "-out", str(server_crt)])
+    (tls / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    _run(
+        [
+            ossl,
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(tls / "redis.key"),
+            "-out",
+            str(tls / "redis.csr"),
+        ]
+    )
+    _run(
+        [
+            ossl,
+            "x509",
+            "-req",
+            "-in",
+            str(tls / "redis.csr"),
+            "-CA",
+            str(settings.ca_file),
+            "-CAkey",
+            str(tls / "ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "3650",
+            "-extfile",
+            str(tls / "san.ext"),
+            "-out",
+            str(server_crt),
+        ]
+    )
     for key in ("ca.key", "redis.key"):
         os.chmod(tls / key, 0o600)
 
@@ -287,8 +331,12 @@ def _redis_binary() -> str:
         # Debian's package starts a service on 6379 where systemd runs; we never use it.
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)  # noqa: S607  # nosec
-        subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=False,  # noqa: S607  # nosec
-                       env=env, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "redis-server"],  # noqa: S607  # nosec B607
+            check=False,
+            env=env,
+            capture_output=True,
+        )
         exe = shutil.which("redis-server")
         if exe:
             return exe
@@ -314,7 +362,7 @@ def _redis_conf(settings: Settings) -> Path:
                 f"tls-key-file {tls / 'redis.key'}",
                 f"tls-ca-cert-file {settings.ca_file}",
                 "tls-auth-clients no",
-                "tls-protocols \"TLSv1.2 TLSv1.3\"",
+                'tls-protocols "TLSv1.2 TLSv1.3"',
                 f"requirepass {settings.redis_password()}",
                 f"dir {settings.redis_dir}",
                 'save ""',
@@ -392,7 +440,7 @@ def status(settings: Settings) -> list[str]:
     out = []
     for name, marker in (("moto", MOTO_MARKER), ("redis", REDIS_MARKER)):
         pid = _recorded_pid(settings, name, marker)
-        out.append(f"{name}: {'running (pid %d)' % pid if pid else 'stopped'}")
+        out.append(f"{name}: running (pid {pid})" if pid else f"{name}: stopped")
     return out
 
 
@@ -401,7 +449,7 @@ def env_vars(settings: Settings) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL": settings.endpoint_url,
         "AWS_ACCESS_KEY_ID": "testing",  # dummy: moto accepts anything
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105  # nosec B105 - dummy
+        "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 - dummy
         "AWS_DEFAULT_REGION": "eu-central-1",
         "AWS_REGION": "eu-central-1",
         "MM_REDIS_URL": settings.redis_url(),
@@ -434,4 +482,3 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
-
