@@ -1,0 +1,100 @@
+"""Lambda entry point: ``mediamind_chatbot.handler.lambda_handler(event, context)``.
+
+Thin by design: it builds the clients once per container (configuration, secrets, one
+Redis client, one S3 client, one kept-alive API connection) and hands every event to
+:class:`~mediamind_chatbot.pipeline.Pipeline`.  In Lambda (``AWS_LAMBDA_FUNCTION_NAME``
+set) this happens at import, so a bad setting fails the init phase with one line naming
+the variable instead of failing every invocation later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+import redis
+from botocore.config import Config as BotoConfig
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from . import config as config_mod
+from .api import ChatbotApi
+from .config import Config, ConfigError
+from .dedup import Dedup
+from .pipeline import Pipeline
+from .telemetry import Telemetry
+
+__all__ = ["ConfigError", "build_pipeline", "lambda_handler"]
+
+
+def _secret(session: Any, arn: str, variable: str) -> str:
+    try:
+        value = session.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    except Exception as exc:
+        raise ConfigError(f"{variable}: cannot read secret {arn}: {type(exc).__name__}") from exc
+    value = (value or "").strip()
+    if not value:
+        raise ConfigError(f"{variable}: secret {arn} is empty")
+    return value
+
+
+def make_redis(url: str, ca_file: str | None, timeout: float) -> Any:
+    """One client per container.  Short timeouts and a single reconnect attempt: a stale
+    connection after a container thaw is retried once, a dead Redis fails in seconds."""
+    kwargs: dict[str, Any] = {
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout,
+        "retry": Retry(NoBackoff(), 1),
+        "health_check_interval": 0,
+    }
+    if url.startswith("rediss://"):
+        kwargs["ssl_cert_reqs"] = "required"
+        if ca_file:
+            kwargs["ssl_ca_certs"] = ca_file
+    return redis.Redis.from_url(url, **kwargs)
+
+
+def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
+    env = os.environ if env is None else env
+    cfg: Config = config_mod.load(env)
+    session = boto3.session.Session()
+    api_key = cfg.api_key or _secret(session, cfg.api_key_secret_arn or "", "CHAT_API_KEY_SECRET_ARN")
+    redis_url = cfg.redis_url
+    if redis_url is None:
+        redis_url = _secret(session, cfg.redis_url_secret_arn or "", "REDIS_URL_SECRET_ARN")
+        config_mod.check_redis_url(redis_url, cfg.allow_insecure_redis, "REDIS_URL_SECRET_ARN")
+    if cfg.redis_ssl_ca_certs and not os.path.isfile(cfg.redis_ssl_ca_certs):
+        raise ConfigError(f"REDIS_SSL_CA_CERTS={cfg.redis_ssl_ca_certs!r} is not a readable file")
+    s3 = session.client(
+        "s3",
+        config=BotoConfig(
+            connect_timeout=3,
+            read_timeout=15,
+            retries={"max_attempts": 3, "mode": "standard"},
+            tcp_keepalive=True,
+        ),
+    )
+    client = make_redis(redis_url, cfg.redis_ssl_ca_certs, cfg.redis_timeout_seconds)
+    return Pipeline(
+        config=cfg,
+        s3=s3,
+        dedup=Dedup(client, ttl_seconds=cfg.dedup_ttl_seconds),
+        api=ChatbotApi(cfg.api_url, api_key, timeout_seconds=cfg.api_timeout_seconds),
+        telemetry=Telemetry(cfg.metrics_namespace, env.get("AWS_LAMBDA_FUNCTION_NAME", "mediamind_chatbot")),
+    )
+
+
+_PIPELINE: Pipeline | None = None
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    global _PIPELINE  # noqa: PLW0603 - the per-container singleton is the point
+    if _PIPELINE is None:
+        _PIPELINE = build_pipeline()
+    return _PIPELINE.handle(event, context)
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get("MEDIAMIND_LAZY_INIT") != "true":
+    _PIPELINE = build_pipeline()
