@@ -112,8 +112,7 @@ def check_redis_url(url: str, allow_insecure: bool, name: str = "REDIS_URL") -> 
     parts = urlsplit(url)
     if parts.scheme == "redis" and not allow_insecure:
         raise ConfigError(
-            f"{name} uses plaintext redis://: use rediss:// (TLS), "
-            "or set ALLOW_INSECURE_REDIS=true for local tests"
+            f"{name} uses plaintext redis://: use rediss:// (TLS), or set ALLOW_INSECURE_REDIS=true for local tests"
         )
     if parts.scheme not in ("rediss", "redis") or not parts.hostname:
         raise ConfigError(f"{name} must look like rediss://[:password@]host:port[/db]")

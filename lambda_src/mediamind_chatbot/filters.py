@@ -15,9 +15,7 @@ _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list"})
 _DMARC_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
 # The published policy appears as "(p=REJECT sp=...)" (Google, Microsoft) or as the
 # RFC 8601 property "policy.dmarc=reject"; SES itself adds no policy to the header.
-_DMARC_POLICY = re.compile(
-    r"\b(?:p|policy\.dmarc|policy\.published-domain-policy)\s*=\s*(\w+)", re.IGNORECASE
-)
+_DMARC_POLICY = re.compile(r"\b(?:p|policy\.dmarc|policy\.published-domain-policy)\s*=\s*(\w+)", re.IGNORECASE)
 
 
 def _verdict_fail(mail: ParsedMail, header: str) -> bool:

@@ -29,9 +29,10 @@ from .telemetry import Telemetry
 __all__ = ["ConfigError", "build_pipeline", "lambda_handler"]
 
 
-def _secret(session: Any, arn: str, variable: str) -> str:
+def _secret(session: Any, endpoint: str | None, arn: str, variable: str) -> str:
     try:
-        value = session.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+        client = session.client("secretsmanager", endpoint_url=endpoint)
+        value = client.get_secret_value(SecretId=arn)["SecretString"]
     except Exception as exc:
         raise ConfigError(f"{variable}: cannot read secret {arn}: {type(exc).__name__}") from exc
     value = (value or "").strip()
@@ -60,15 +61,18 @@ def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
     env = os.environ if env is None else env
     cfg: Config = config_mod.load(env)
     session = boto3.session.Session()
-    api_key = cfg.api_key or _secret(session, cfg.api_key_secret_arn or "", "CHAT_API_KEY_SECRET_ARN")
+    # Passed explicitly so that an env mapping (tests, invoke) is honoured like os.environ.
+    endpoint = env.get("AWS_ENDPOINT_URL") or None
+    api_key = cfg.api_key or _secret(session, endpoint, cfg.api_key_secret_arn or "", "CHAT_API_KEY_SECRET_ARN")
     redis_url = cfg.redis_url
     if redis_url is None:
-        redis_url = _secret(session, cfg.redis_url_secret_arn or "", "REDIS_URL_SECRET_ARN")
+        redis_url = _secret(session, endpoint, cfg.redis_url_secret_arn or "", "REDIS_URL_SECRET_ARN")
         config_mod.check_redis_url(redis_url, cfg.allow_insecure_redis, "REDIS_URL_SECRET_ARN")
     if cfg.redis_ssl_ca_certs and not os.path.isfile(cfg.redis_ssl_ca_certs):
         raise ConfigError(f"REDIS_SSL_CA_CERTS={cfg.redis_ssl_ca_certs!r} is not a readable file")
     s3 = session.client(
         "s3",
+        endpoint_url=endpoint,
         config=BotoConfig(
             connect_timeout=3,
             read_timeout=15,

@@ -268,9 +268,7 @@ class _TextExtractor(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self._skip += 1
-        elif tag == "blockquote" or (
-            tag == "div" and any(k == "class" and v and "gmail_quote" in v for k, v in attrs)
-        ):
+        elif tag == "blockquote" or (tag == "div" and any(k == "class" and v and "gmail_quote" in v for k, v in attrs)):
             self._quote += 1
         if tag in self._BLOCK:
             self.parts.append("\n")

@@ -91,7 +91,7 @@ class Pipeline:
                 except (DedupUnavailable, S3Unavailable, ApiUnavailable) as exc:
                     # Keep going: the other records of the batch still get their outcome.
                     result = Outcome("error", type(exc).__name__, item.bucket, item.key)
-                    errors.append(f"{item.key}: {exc}")
+                    errors.append(f"{item.key}: {type(exc).__name__}: {exc}")
             total = (time.perf_counter() - start) * 1000
             result.timings_ms["total"] = round(total, 2)
             durations.append(total)

@@ -90,7 +90,7 @@ def redis_client(local_stack):
     client.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chatbot_env(local_stack, aws, backend) -> dict[str, str]:
     """The Lambda's environment for the local stack (a plain dict: build_pipeline(env))."""
     return {
@@ -106,12 +106,11 @@ def chatbot_env(local_stack, aws, backend) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def pipeline(chatbot_env, monkeypatch):
+@pytest.fixture(scope="session")
+def pipeline(chatbot_env):
+    """One warm 'container' shared by the tests that use the default configuration."""
     from mediamind_chatbot.handler import build_pipeline  # noqa: PLC0415
 
-    for name, value in chatbot_env.items():
-        monkeypatch.setenv(name, value)
     pipe = build_pipeline(chatbot_env)
     yield pipe
     pipe.api.close()

@@ -1,0 +1,87 @@
+"""Exactly-once under concurrency and crashes, with several real processes and a real Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import FakeContext, mail_fixture
+
+WORKER = Path(__file__).with_name("worker.py")
+
+
+def _spawn(chatbot_env, event_file: Path, start_at: float, remaining_ms: int, *extra: str):
+    env = {**os.environ, **chatbot_env}
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), str(event_file), f"{start_at:.3f}", str(remaining_ms), *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _results(procs, timeout: float = 60) -> list[dict]:
+    out = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        lines = [line for line in stdout.splitlines() if line.startswith("{") and '"outcomes"' in line]
+        lines += [line for line in stdout.splitlines() if line.startswith('{"error"')]
+        assert lines, f"worker printed no result (rc={proc.returncode}): {stderr[-2000:]}"
+        out.append(json.loads(lines[-1]))
+    return out
+
+
+@pytest.mark.slow
+def test_eight_concurrent_processes_make_exactly_one_api_call(chatbot_env, put_mail, standin, tmp_path):
+    key, event = put_mail(mail_fixture("gmail_reply.eml"))
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(event))
+    # The backend is slow, so all eight are in flight while the winner still holds its claim.
+    standin.set_faults(delay=0.5)
+    start_at = time.time() + 4.0  # after every worker's cold start (2 shared cores)
+    procs = [_spawn(chatbot_env, event_file, start_at, 30_000) for _ in range(8)]
+    results = _results(procs)
+
+    outcomes = sorted(r["outcomes"][0]["outcome"] for r in results)
+    assert outcomes == ["duplicate"] * 7 + ["processed"]
+    calls = standin.calls
+    assert len(calls) == 1
+    assert calls[0].idempotency_key == key.rsplit("/", 1)[1]
+
+
+@pytest.mark.slow
+def test_crash_between_claim_and_completion_is_processed_once_after_expiry(  # noqa: PLR0917 - fixtures
+    chatbot_env, pipeline, put_mail, standin, tmp_path, redis_client
+):
+    key, event = put_mail(mail_fixture("signature.eml"))
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(event))
+    # 1 s left in the "Lambda": the in-progress claim lives 1 s + the 2 s margin.
+    proc = _spawn(chatbot_env, event_file, time.time(), 1000, "crash-after-claim")
+    proc.communicate(timeout=60)
+    assert proc.returncode == 137
+    rkey = pipeline.dedup.key_for(event["Records"][0]["s3"]["bucket"]["name"], key)
+    assert redis_client.get(rkey).startswith(b"inprogress:")
+    ttl = redis_client.ttl(rkey)
+    assert 0 < ttl <= 3
+
+    # A redelivery while the dead claim is still alive: a duplicate, no API call, no raise.
+    assert pipeline.handle(event, FakeContext())["outcomes"][0]["outcome"] == "duplicate"
+    assert standin.calls == []
+
+    deadline = time.monotonic() + 10
+    while redis_client.exists(rkey) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not redis_client.exists(rkey), "the crashed claim did not expire"
+
+    # Lambda's async retry (>= 1 min later in AWS): processed exactly once.
+    assert pipeline.handle(event, FakeContext())["outcomes"][0]["outcome"] == "processed"
+    assert pipeline.handle(event, FakeContext())["outcomes"][0]["outcome"] == "duplicate"
+    assert len(standin.calls) == 1
