@@ -117,8 +117,9 @@ class LambdaNotificationManager:
             return get_bucket_notifications(self.client, self.bucket)
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
-            if code == "NoSuchBucket" and self.module.check_mode:
-                # Check mode on an empty account: the bucket role has not run yet.
+            if code == "NoSuchBucket" and (self.module.check_mode or self.params["state"] == "absent"):
+                # Check mode on an empty account (the bucket role has not run yet), or
+                # absent after the bucket is gone: there is no notification to compare.
                 return {}
             self.module.fail_json_aws(exc, msg=f"Could not read the notifications of bucket {self.bucket}")
         except botocore.exceptions.BotoCoreError as exc:
