@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -38,17 +39,37 @@ def _results(procs, timeout: float = 60) -> list[dict]:
     return out
 
 
+def _container(env, event, barrier, results) -> None:
+    """One forked 'Lambda container': its own pipeline, Redis and HTTP connections."""
+    from mediamind_chatbot.handler import build_pipeline  # noqa: PLC0415
+
+    pipeline = build_pipeline(env)
+    barrier.wait(timeout=60)  # everyone hits Redis at the same moment
+    try:
+        results.put(pipeline.handle(event, FakeContext()))
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        results.put({"error": repr(exc)})
+
+
 @pytest.mark.slow
-def test_eight_concurrent_processes_make_exactly_one_api_call(chatbot_env, put_mail, standin, tmp_path):
+def test_eight_concurrent_processes_make_exactly_one_api_call(chatbot_env, put_mail, standin):
     key, event = put_mail(mail_fixture("gmail_reply.eml"))
-    event_file = tmp_path / "event.json"
-    event_file.write_text(json.dumps(event))
     # The backend is slow, so all eight are in flight while the winner still holds its claim.
     standin.set_faults(delay=0.5)
-    start_at = time.time() + 4.0  # after every worker's cold start (2 shared cores)
-    procs = [_spawn(chatbot_env, event_file, start_at, 30_000) for _ in range(8)]
-    results = _results(procs)
+    # fork: eight real processes without paying eight interpreter + boto3 imports.
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(8)
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_container, args=(chatbot_env, event, barrier, queue)) for _ in range(8)]
+    for proc in procs:
+        proc.start()
+    results = [queue.get(timeout=90) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=30)
+        assert proc.exitcode == 0
+    assert len({proc.pid for proc in procs}) == 8
 
+    assert all("error" not in r for r in results), results
     outcomes = sorted(r["outcomes"][0]["outcome"] for r in results)
     assert outcomes == ["duplicate"] * 7 + ["processed"]
     calls = standin.calls

@@ -1,0 +1,194 @@
+"""Malformed input never crashes: hypothesis-built MIME structures and CPython's email corpus.
+
+Every input must end in a contract outcome; only infrastructure failures may raise.
+"""
+
+from __future__ import annotations
+
+import email
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mediamind_chatbot import filters, mail
+
+from .conftest import BOT, PREFIX, FakeContext
+
+OUTCOMES = {"processed", "duplicate", "rejected", "failed", "ignored"}
+
+# ----------------------------------------------------------------------------- strategies
+
+CHARSETS = ["utf-8", "us-ascii", "iso-8859-1", "windows-1252", "koi8-r", "gb2312", "x-bogus", "utf-7", ""]
+ENCODINGS = ["7bit", "8bit", "base64", "quoted-printable", "binary", "x-uuencode", "bogus"]
+HEADER_NAMES = [
+    "From",
+    "Subject",
+    "Return-Path",
+    "Auto-Submitted",
+    "Precedence",
+    "List-Id",
+    "X-SES-Spam-Verdict",
+    "Authentication-Results",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Content-Disposition",
+]
+
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80)
+ascii_line = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+
+
+@st.composite
+def header_value(draw) -> bytes:
+    kind = draw(st.sampled_from(["plain", "encoded", "address", "raw"]))
+    if kind == "plain":
+        return draw(ascii_line).encode()
+    if kind == "encoded":
+        cs = draw(st.sampled_from(CHARSETS)) or "utf-8"
+        enc = draw(st.sampled_from(["q", "b", "Q", "B", "x"]))
+        return f"=?{cs}?{enc}?{draw(ascii_line)}?=".encode()
+    if kind == "address":
+        local = draw(st.text(alphabet='abcXYZ.+-_"<>@ ', min_size=0, max_size=12))
+        domain = draw(st.text(alphabet="abc.-@[]", min_size=0, max_size=10))
+        return f"{draw(ascii_line)[:10]} <{local}@{domain}>".encode()
+    return draw(st.binary(max_size=60)).replace(b"\n", b" ").replace(b"\r", b" ")
+
+
+@st.composite
+def headers(draw) -> bytes:
+    lines = []
+    for _ in range(draw(st.integers(0, 8))):
+        name = draw(st.sampled_from(HEADER_NAMES))
+        lines.append(name.encode() + b": " + draw(header_value()))
+    return b"\n".join(lines)
+
+
+@st.composite
+def leaf(draw) -> bytes:
+    ctype = draw(st.sampled_from(["text/plain", "text/html", "application/pdf", "text/x-bogus", "image/png", ""]))
+    cs = draw(st.sampled_from(CHARSETS))
+    cte = draw(st.sampled_from(ENCODINGS))
+    disposition = draw(st.sampled_from(["", "attachment; filename=a.txt", "inline", "inline; filename=x"]))
+    body_text = draw(text)
+    try:
+        payload = body_text.encode(cs or "utf-8", errors="replace")
+    except LookupError:
+        payload = body_text.encode("utf-8")
+    if draw(st.booleans()):
+        payload = draw(st.binary(max_size=120))
+    head = []
+    if ctype:
+        head.append(f"Content-Type: {ctype}" + (f"; charset={cs}" if cs else ""))
+    head.append(f"Content-Transfer-Encoding: {cte}")
+    if disposition:
+        head.append(f"Content-Disposition: {disposition}")
+    return "\n".join(head).encode() + b"\n\n" + payload
+
+
+@st.composite
+def entity(draw, depth: int = 0) -> bytes:
+    if depth >= 3 or draw(st.booleans()):
+        return draw(leaf())
+    boundary = draw(st.sampled_from(["b1", "b2", "", '"quoted b"', "x" * 80]))
+    subtype = draw(st.sampled_from(["mixed", "alternative", "related", "signed", "bogus"]))
+    parts = [draw(entity(depth + 1)) for _ in range(draw(st.integers(0, 3)))]
+    b = boundary.strip('"').encode()
+    body = b"".join(b"--" + b + b"\n" + p + b"\n" for p in parts)
+    if draw(st.booleans()):
+        body += b"--" + b + b"--\n"  # sometimes the closing boundary is missing
+    return f"Content-Type: multipart/{subtype}; boundary={boundary}".encode() + b"\n\n" + body
+
+
+@st.composite
+def message(draw) -> bytes:
+    raw = draw(headers()) + b"\nMIME-Version: 1.0\n" + draw(entity())
+    if draw(st.booleans()):
+        raw = raw.replace(b"\n", b"\r\n")
+    return raw
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+def _check_parsed(raw: bytes) -> None:
+    parsed = mail.parse(raw, max_body_chars=500)
+    assert isinstance(parsed.body, str)
+    assert len(parsed.body) <= 500
+    assert isinstance(parsed.subject, str)
+    assert "\n" not in parsed.subject
+    assert parsed.sender is None or "@" in parsed.sender
+    reason = filters.check(parsed, BOT)
+    assert reason is None or isinstance(reason, str)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message())
+def test_structured_messages_never_crash_the_parser(raw):
+    _check_parsed(raw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_crash_the_parser(raw):
+    _check_parsed(raw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text)
+def test_quote_stripping_and_html_never_crash(value):
+    assert isinstance(mail.strip_quotes_and_signature(value), str)
+    assert isinstance(mail.html_to_text(value), str)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(message())
+def test_structured_messages_through_the_handler_end_in_an_outcome(pipeline, aws, standin, raw):
+    key = f"{PREFIX}fuzz-{uuid.uuid4().hex}"
+    aws["s3"].put_object(Bucket=aws["bucket"], Key=key, Body=raw)
+    from mediamind_chatbot.events import make_event  # noqa: PLC0415
+
+    result = pipeline.handle(make_event(aws["bucket"], key, size=len(raw)), FakeContext())
+    outcome = result["outcomes"][0]
+    assert outcome["outcome"] in OUTCOMES
+    # The catch-all for bugs must never be what handled an input.
+    assert not (outcome["reason"] or "").startswith("internal_error"), outcome
+
+
+# ----------------------------------------------------------------------------- CPython corpus
+
+# The message corpus of CPython's own email tests, shipped with the interpreter when the
+# test package is installed (pyenv builds include it; some distro builds strip it).
+CORPUS = Path(email.__file__).resolve().parent.parent / "test" / "test_email" / "data"
+CORPUS_FILES = sorted(p for p in CORPUS.glob("*") if p.suffix in (".txt", ".eml") or p.name.startswith("msg_"))
+
+
+@pytest.mark.skipif(not CORPUS_FILES, reason=f"CPython test_email corpus not installed at {CORPUS}")
+def test_cpython_email_corpus_is_present():
+    assert len(CORPUS_FILES) >= 40, sys.version
+
+
+@pytest.mark.skipif(not CORPUS_FILES, reason=f"CPython test_email corpus not installed at {CORPUS}")
+def test_cpython_email_corpus_through_the_handler(pipeline, aws, standin):
+    from mediamind_chatbot.events import make_event  # noqa: PLC0415
+
+    seen = {}
+    for path in CORPUS_FILES:
+        raw = path.read_bytes()
+        _check_parsed(raw)
+        key = f"{PREFIX}corpus-{uuid.uuid4().hex}"
+        aws["s3"].put_object(Bucket=aws["bucket"], Key=key, Body=raw)
+        result = pipeline.handle(make_event(aws["bucket"], key, size=len(raw)), FakeContext())
+        outcome = result["outcomes"][0]
+        assert outcome["outcome"] in OUTCOMES, (path.name, outcome)
+        assert not (outcome["reason"] or "").startswith("internal_error"), (path.name, outcome)
+        seen[path.name] = (outcome["outcome"], outcome["reason"])
+    # The corpus has ordinary messages with senders: some must get through.
+    assert any(v[0] == "processed" for v in seen.values()), seen
