@@ -32,7 +32,7 @@ HOST = "127.0.0.1"
 DEFAULT_MOTO_PORT = 5000
 # Not 6379, so a distribution Redis on the default port never collides with ours.
 DEFAULT_REDIS_PORT = 6390
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 90.0  # generous: a loaded 2-core CI machine starts moto slowly
 STOP_TIMEOUT_S = 10.0
 # moto's default account: the local inventory's fake account id.
 LOCAL_ACCOUNT_ID = "123456789012"
@@ -168,7 +168,7 @@ def _ensure_port_free(port: int, variable: str) -> None:
             ) from exc
 
 
-def _spawn(settings: Settings, name: str, argv: list[str]) -> int:
+def _spawn(settings: Settings, name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     log = (settings.log_dir / f"{name}.log").open("ab")
@@ -178,6 +178,7 @@ def _spawn(settings: Settings, name: str, argv: list[str]) -> int:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # survives the make/shell that started it
+        env={**os.environ, **(env or {})},
         cwd=settings.state_dir,
     )
     _pidfile(settings, name).write_text(f"{proc.pid}\n")
@@ -221,7 +222,7 @@ MOTO_MARKER = "moto_server"
 def _moto_ready(settings: Settings) -> None:
     # The moto-api answers once the server is fully up.
     req = urllib.request.Request(f"{settings.endpoint_url}/moto-api/data.json")  # noqa: S310
-    with urllib.request.urlopen(req, timeout=2) as resp:  # noqa: S310  # nosec B310 - loopback
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310  # nosec B310 - loopback
         resp.read(1)
 
 
@@ -234,7 +235,14 @@ def moto_up(settings: Settings) -> str:
     exe = Path(sys.executable).with_name("moto_server")
     if not exe.exists():
         raise LocalEnvError(f"{exe} not found: run `make setup` to create the virtualenv")
-    pid = _spawn(settings, "moto", [str(exe), "-H", HOST, "-p", str(settings.moto_port)])
+    pid = _spawn(
+        settings,
+        "moto",
+        [str(exe), "-H", HOST, "-p", str(settings.moto_port)],
+        # moto reports this many running tasks for every ECS service (default 0, which would leave
+        # every deployment IN_PROGRESS forever); the local inventory runs one task per service.
+        env={"MOTO_ECS_SERVICE_RUNNING": "1"},
+    )
     try:
         _wait(lambda: _moto_ready(settings), "moto server", pid, settings.log_dir / "moto.log")
     except LocalEnvError:
