@@ -91,7 +91,9 @@ options:
     description: A standby in another availability zone.
     type: bool
   deletion_protection:
-    description: Refuse deletion until turned off.
+    description:
+      - Refuse deletion until turned off.
+      - With O(state=absent), V(false) turns an instance's protection off before deleting it.
     type: bool
   auto_minor_version_upgrade:
     description: Apply minor engine versions in the maintenance window.
@@ -341,8 +343,13 @@ class DBInstanceManager:
             self.module.fail_json(msg="final_snapshot_identifier is required unless skip_final_snapshot=true")
         self.changed = True
         before = {"db_instance_identifier": self.identifier, "status": self.db.get("DBInstanceStatus")}
+        if self.db.get("DeletionProtection") and self.params["deletion_protection"] is False:
+            self.request["lift_deletion_protection"] = True
+            if not self.module.check_mode:
+                lift = {"DBInstanceIdentifier": self.identifier, "DeletionProtection": False, "ApplyImmediately": True}
+                modify_db_instance(self.client, lift)
         if not self.module.check_mode:
-            delete_db_instance(self.client, self.request)
+            delete_db_instance(self.client, {k: v for k, v in self.request.items() if k[0].isupper()})
             if self.params["wait"]:
                 self.wait_gone()
         return {"before": before, "after": {}, "db": {}}
