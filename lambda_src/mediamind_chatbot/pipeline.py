@@ -220,13 +220,15 @@ class Pipeline:
                 return b"", None, ("failed", "object_missing")
             raise S3Unavailable(f"GetObject {obj.key}: {code or type(exc).__name__}: {exc}") from exc
         body = response["Body"]
+        length = response.get("ContentLength")
+        if isinstance(length, int) and length > self.config.max_object_bytes:
+            # Closing an unread body drops the connection instead of downloading 40 MB.
+            body.close()
+            return b"", None, ("rejected", "too_large")
         try:
-            length = response.get("ContentLength")
-            if isinstance(length, int) and length > self.config.max_object_bytes:
-                return b"", None, ("rejected", "too_large")
+            # Reading to the end returns the connection to the pool (close() would drop it).
             raw = body.read()
         except Exception as exc:
-            raise S3Unavailable(f"reading {obj.key}: {type(exc).__name__}: {exc}") from exc
-        finally:
             body.close()
+            raise S3Unavailable(f"reading {obj.key}: {type(exc).__name__}: {exc}") from exc
         return raw, response.get("LastModified"), None
