@@ -72,8 +72,8 @@ options:
   force:
     description:
       - With O(state=absent), delete every object version and delete marker first.
-      - Without it a bucket that still holds objects is kept and a warning is returned (the mail in it
-        is data; teardown goes on with everything else).
+      - Without it a bucket that still holds objects is kept, with RV(kept)=true and a message (the
+        mail in it is data; teardown goes on with everything else).
     type: bool
     default: false
 extends_documentation_fragment:
@@ -321,10 +321,10 @@ class SecureBucketManager:
             return self._result(current, current, kept=False)
         if not self._is_empty():
             if not self.params["force"]:
-                self.module.warn(
-                    f"bucket {self.name} still holds objects and was kept; delete them or set force (s3_force_delete)"
-                )
-                return self._result(current, current, kept=True)
+                # Reported through `kept` + `msg` (the role prints it), not module.warn():
+                # amazon.aws 10 passes warnings to exit_json, which ansible-core 2.19 flags as deprecated.
+                message = f"bucket {self.name} still holds objects and was kept; delete them or set force"
+                return self._result(current, current, kept=True, msg=message)
             self.changed = True
             if not self.module.check_mode:
                 try:
