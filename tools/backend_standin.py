@@ -96,7 +96,7 @@ class BackendStandIn:
         self._calls: list[Call] = []
         self._faults = Faults()
         self._lock = threading.Lock()
-        self._rng = random.Random()  # noqa: S311 - fault injection, not security
+        self._rng = random.Random()  # noqa: S311  # nosec B311 - fault injection, not security
         self.echo = echo
         self.echo_body = echo_body
         self._server = ThreadingHTTPServer((host, port), _make_handler(self))

@@ -60,8 +60,11 @@ def _item(record: Any, prefix: str) -> S3Object | Ignored:  # noqa: PLR0911 - on
     s3 = record.get("s3")
     if not isinstance(s3, dict):
         return Ignored("malformed_record")
-    bucket = (s3.get("bucket") or {}).get("name") if isinstance(s3.get("bucket"), dict) else None
-    obj = s3.get("object") if isinstance(s3.get("object"), dict) else {}
+    bucket_info = s3.get("bucket")
+    obj = s3.get("object")
+    if not isinstance(bucket_info, dict) or not isinstance(obj, dict):
+        return Ignored("malformed_record")
+    bucket = bucket_info.get("name")
     raw_key = obj.get("key")
     if not isinstance(bucket, str) or not bucket or not isinstance(raw_key, str) or not raw_key:
         return Ignored("malformed_record")

@@ -178,7 +178,7 @@ def _sender(msg: Message, headers: dict[str, list[str]], defects: list[str]) -> 
                 return spec.lower()
     except Exception as exc:  # noqa: BLE001 - policy.default raises on some malformed headers
         defects.append(f"from:{type(exc).__name__}")
-    raw = (headers.get("from") or [None])[0]
+    raw = (headers.get("from") or [""])[0]
     if not raw:
         return None
     try:
@@ -245,7 +245,8 @@ def _first_text(msg: Message, subtype: str) -> Message | None:
 
 def extract_body(msg: Message) -> str:
     """text/plain if there is one, else the HTML part as text; attachments never."""
-    plain = html = None
+    plain: Message | None = None
+    html: Message | None = None
     if isinstance(msg, EmailMessage):
         try:
             plain = msg.get_body(preferencelist=("plain",))
@@ -324,7 +325,7 @@ def html_to_text(html: str) -> str:
     try:
         parser.feed(html)
         parser.close()
-    except Exception:  # noqa: BLE001, S110 - html.parser is lenient; keep the text seen so far
+    except Exception:  # noqa: BLE001, S110  # nosec B110 - html.parser is lenient; keep the text so far
         pass
     text = "".join(parser.parts).replace("\xa0", " ")
     lines = (" ".join(line.split()) for line in text.split("\n"))
