@@ -9,6 +9,7 @@ the variable instead of failing every invocation later.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -29,13 +30,23 @@ from .telemetry import Telemetry
 __all__ = ["ConfigError", "build_pipeline", "lambda_handler"]
 
 
-def _secret(session: Any, endpoint: str | None, arn: str, variable: str) -> str:
+def _secret(session: Any, endpoint: str | None, arn: str, variable: str, json_keys: tuple[str, ...]) -> str:
+    """The secret's string; a JSON object secret is accepted too (first of `json_keys`)."""
     try:
         client = session.client("secretsmanager", endpoint_url=endpoint)
         value = client.get_secret_value(SecretId=arn)["SecretString"]
     except Exception as exc:
         raise ConfigError(f"{variable}: cannot read secret {arn}: {type(exc).__name__}") from exc
     value = (value or "").strip()
+    if value.startswith("{"):
+        try:
+            obj = json.loads(value)
+        except ValueError:
+            raise ConfigError(f"{variable}: secret {arn} looks like JSON but does not parse") from None
+        found = next((obj[k] for k in json_keys if isinstance(obj.get(k), str) and obj[k].strip()), "")
+        if not found:
+            raise ConfigError(f"{variable}: JSON secret {arn} has none of the keys {', '.join(json_keys)}")
+        value = found.strip()
     if not value:
         raise ConfigError(f"{variable}: secret {arn} is empty")
     return value
@@ -63,10 +74,14 @@ def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
     session = boto3.session.Session()
     # Passed explicitly so that an env mapping (tests, invoke) is honoured like os.environ.
     endpoint = env.get("AWS_ENDPOINT_URL") or None
-    api_key = cfg.api_key or _secret(session, endpoint, cfg.api_key_secret_arn or "", "CHAT_API_KEY_SECRET_ARN")
+    api_key = cfg.api_key or _secret(
+        session, endpoint, cfg.api_key_secret_arn or "", "CHAT_API_KEY_SECRET_ARN", ("CHAT_API_KEY", "api_key")
+    )
     redis_url = cfg.redis_url
     if redis_url is None:
-        redis_url = _secret(session, endpoint, cfg.redis_url_secret_arn or "", "REDIS_URL_SECRET_ARN")
+        redis_url = _secret(
+            session, endpoint, cfg.redis_url_secret_arn or "", "REDIS_URL_SECRET_ARN", ("REDIS_URL", "url")
+        )
         config_mod.check_redis_url(redis_url, cfg.allow_insecure_redis, "REDIS_URL_SECRET_ARN")
     if cfg.redis_ssl_ca_certs and not os.path.isfile(cfg.redis_ssl_ca_certs):
         raise ConfigError(f"REDIS_SSL_CA_CERTS={cfg.redis_ssl_ca_certs!r} is not a readable file")
@@ -100,5 +115,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _PIPELINE.handle(event, context)
 
 
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get("MEDIAMIND_LAZY_INIT") != "true":
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     _PIPELINE = build_pipeline()

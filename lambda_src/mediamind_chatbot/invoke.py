@@ -7,8 +7,8 @@ Configuration comes from the same environment variables as the Lambda (API_HOST,
 CHAT_API_KEY[_SECRET_ARN], REDIS_URL[_SECRET_ARN], CHATBOT_ADDRESS, INBOUND_PREFIX, ...)
 and AWS credentials/region from the usual AWS variables.  Dedup applies: a mail that was
 already processed answers ``duplicate``; a redrive after an outage (claim released or
-expired) processes it once.  Exit codes: 0 done, 1 infrastructure failure (retry later),
-2 usage or configuration error.
+expired) processes it once.  The result JSON goes to stdout, log lines to stderr.
+Exit codes: 0 done, 1 infrastructure failure (retry later), 2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .events import make_event  # noqa: PLC0415 - keep --help instant
     from .handler import ConfigError, build_pipeline  # noqa: PLC0415
+    from .telemetry import Telemetry  # noqa: PLC0415
 
     if args.event:
         try:
@@ -63,12 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"invoke: configuration error: {exc}", file=sys.stderr)
         return 2
+    # Log lines go to stderr, the result alone to stdout (pipe it to jq).
+    pipeline.telemetry = Telemetry(pipeline.telemetry.namespace, "mediamind_chatbot-invoke", stream=sys.stderr)
     try:
         result = pipeline.handle(event, LocalContext(args.timeout))
     except Exception as exc:  # noqa: BLE001 - report infrastructure failures as one line
         print(f"invoke: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(result, indent=2), file=sys.stderr)
+    print(json.dumps(result, indent=2))
     return 0
 
 

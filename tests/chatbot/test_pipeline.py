@@ -412,6 +412,34 @@ def test_lambda_handler_builds_once_per_container(chatbot_env, put_mail, standin
     assert first.dedup._redis.connection_pool is handler._PIPELINE.dedup._redis.connection_pool
 
 
+def test_secrets_manager_arns_are_read_once_per_container(chatbot_env, put_mail, standin):
+    import boto3  # noqa: PLC0415
+    from mediamind_chatbot.handler import ConfigError, build_pipeline  # noqa: PLC0415
+
+    sm = boto3.client("secretsmanager", endpoint_url=chatbot_env["AWS_ENDPOINT_URL"], region_name="eu-central-1")
+    run = uuid.uuid4().hex[:8]
+    key_arn = sm.create_secret(Name=f"mm-chatbot-test/{run}/api-key", SecretString=API_KEY)["ARN"]
+    url_arn = sm.create_secret(
+        Name=f"mm-chatbot-test/{run}/redis", SecretString=json.dumps({"url": chatbot_env["REDIS_URL"]})
+    )["ARN"]
+    plain_arn = sm.create_secret(Name=f"mm-chatbot-test/{run}/plain", SecretString="redis://h:1/0")["ARN"]
+    env = {k: v for k, v in chatbot_env.items() if k not in ("CHAT_API_KEY", "REDIS_URL")}
+    try:
+        pipe = build_pipeline({**env, "CHAT_API_KEY_SECRET_ARN": key_arn, "REDIS_URL_SECRET_ARN": url_arn})
+        _key, event = put_mail(mail_fixture("gmail_reply.eml"))
+        assert _one(pipe.handle(event, FakeContext()))["outcome"] == "processed"
+        assert standin.calls[0].headers["x-api-key"] == API_KEY
+        # The URL from the secret obeys the same rediss:// rule as REDIS_URL.
+        with pytest.raises(ConfigError, match="REDIS_URL_SECRET_ARN uses plaintext redis://"):
+            build_pipeline({**env, "CHAT_API_KEY_SECRET_ARN": key_arn, "REDIS_URL_SECRET_ARN": plain_arn})
+        missing = key_arn + "-missing"
+        with pytest.raises(ConfigError, match="CHAT_API_KEY_SECRET_ARN: cannot read secret"):
+            build_pipeline({**env, "CHAT_API_KEY_SECRET_ARN": missing, "REDIS_URL_SECRET_ARN": url_arn})
+    finally:
+        for arn in (key_arn, url_arn, plain_arn):
+            sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+
+
 def test_init_fails_fast_with_one_line_naming_the_variable(chatbot_env):
     env = {k: v for k, v in chatbot_env.items() if k != "API_HOST"}
     env["AWS_LAMBDA_FUNCTION_NAME"] = "mediamind_chatbot"
@@ -435,9 +463,9 @@ def test_invoke_cli_replays_one_mail(chatbot_env, put_mail, standin, aws):
     cmd = [sys.executable, "-m", "mediamind_chatbot.invoke", "--bucket", aws["bucket"], "--key", key]
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=60)
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stderr)["outcomes"][0]["outcome"] == "processed"
+    assert json.loads(first.stdout)["outcomes"][0]["outcome"] == "processed"
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=60)
-    assert json.loads(second.stderr)["outcomes"][0]["outcome"] == "duplicate"
+    assert json.loads(second.stdout)["outcomes"][0]["outcome"] == "duplicate"
     assert len(standin.calls) == 1
 
     event_file = FIXTURES / "events" / "s3_test_event.json"
@@ -450,7 +478,7 @@ def test_invoke_cli_replays_one_mail(chatbot_env, put_mail, standin, aws):
         timeout=60,
     )
     assert third.returncode == 0
-    assert json.loads(third.stderr)["outcomes"][0]["outcome"] == "ignored"
+    assert json.loads(third.stdout)["outcomes"][0]["outcome"] == "ignored"
 
     bad = subprocess.run(
         cmd, check=False, env={**env, "REDIS_URL": "redis://127.0.0.1:1/0"}, capture_output=True, text=True
