@@ -17,6 +17,9 @@ calls answer 500), ``--fail-status`` (status used for injected failures, default
 (include the mail body in the printed lines; off by default because it is user content).
 The first line printed is ``listening on http://127.0.0.1:<port>`` so a script can read the port.
 
+SIGTERM or Ctrl-C stop it and print ``received N call(s)`` on stderr.  The x-api-key value
+is never printed (only whether it matched).
+
 Control endpoints (handy for demos and for tests that run it as a process):
 
     GET  /_standin/calls    -> {"calls": [...]} every call received so far
@@ -34,8 +37,10 @@ In-process use (tests)::
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
 import random
+import signal
 import sys
 import threading
 import time
@@ -55,16 +60,21 @@ class Call:
     payload: Any
     status: int
     idempotency_key: str | None = None
+    api_key_ok: bool = False
 
     def as_dict(self, with_body: bool = True) -> dict[str, Any]:
+        """JSON-ready; the x-api-key value is never echoed, only whether it matched."""
         payload = self.payload
         if not with_body and isinstance(payload, dict) and "body" in payload:
             payload = {**payload, "body": f"<{len(str(payload['body']))} chars>"}
+        headers = {k: ("<matches>" if self.api_key_ok else "<wrong>") if k == "x-api-key" else v
+                   for k, v in self.headers.items()}  # fmt: skip
         return {
             "at": self.at,
             "status": self.status,
             "idempotency_key": self.idempotency_key,
-            "headers": self.headers,
+            "api_key_ok": self.api_key_ok,
+            "headers": headers,
             "payload": payload,
         }
 
@@ -186,7 +196,7 @@ class BackendStandIn:
                 status, reply = faults.fail_status, {"detail": "injected failure"}
             elif faults.fail_rate and self._rng.random() < faults.fail_rate:
                 status, reply = faults.fail_status, {"detail": "injected failure"}
-            elif headers.get("x-api-key") != self.api_key:
+            elif not hmac.compare_digest(headers.get("x-api-key", "").encode(), self.api_key.encode()):
                 status, reply = 401, {"detail": "invalid api key"}
             elif not isinstance(payload, dict) or not payload.get("sender"):
                 status, reply = 422, {"detail": "invalid body"}
@@ -194,7 +204,8 @@ class BackendStandIn:
                 status, reply = 404, {"detail": "user not found"}
             else:
                 status, reply = 200, {"status": "queued"}
-            call = Call(time.time(), headers, payload, status, headers.get("idempotency-key"))
+            key_ok = hmac.compare_digest(headers.get("x-api-key", "").encode(), self.api_key.encode())
+            call = Call(time.time(), headers, payload, status, headers.get("idempotency-key"), key_ok)
             self._calls.append(call)
         if self.echo:
             print(json.dumps(call.as_dict(with_body=self.echo_body), ensure_ascii=False), flush=True)
@@ -287,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
         fail_rate=args.fail_rate, fail_next=args.fail_next, fail_status=args.fail_status, delay=args.delay
     )
     print(f"listening on {standin.url}", flush=True)
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (kill, a demo's cleanup) ends like Ctrl-C
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         standin.serve_forever()
     except KeyboardInterrupt:

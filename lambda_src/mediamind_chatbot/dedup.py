@@ -93,7 +93,8 @@ class Dedup:
         except Exception as exc:  # redis.RedisError, OSError, ssl errors: all mean "no claim"
             raise DedupUnavailable(f"claim failed: {type(exc).__name__}: {exc}") from exc
         previous = _text(previous)
-        if previous is None:
+        if previous is None or previous == value:
+            # `== value`: the reply to our SET was lost and redis-py's one retry found our own claim.
             return Claim(rkey, value)
         return Claim(rkey, None, previous)
 
