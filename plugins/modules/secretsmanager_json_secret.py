@@ -73,7 +73,7 @@ EXAMPLES = r"""
 - name: Ensure the production application environment secret holds the vaulted document
   secretsmanager_json_secret:
     name: mediamind/app-env
-    secret: "{{ lookup('ansible.builtin.unvault', 'files/secrets/mediamind_app-env.json') | from_json | to_json }}"
+    secret: "{{ lookup('ansible.builtin.unvault', '.secrets/mediamind_app-env.json') | from_json | to_json }}"
     tags:
       Project: mediamind
   no_log: true
