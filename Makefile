@@ -10,8 +10,13 @@ PLAYBOOK := tools/playbook.sh $(ENV)
 LOCALENV := $(BIN)/python tools/localenv.py
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help setup lock up down deploy plan destroy test test-unit test-molecule lint \
-        lambda-package demo send-mail bench clean
+# Runs $(1) with the local emulator's endpoint and credentials when ENV=local;
+# dev/production use the caller's AWS credentials as they are.
+define with_env
+if [ "$(ENV)" = local ]; then $(LOCALENV) up >/dev/null && eval "$$($(LOCALENV) env)" && export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION AWS_REGION MM_REDIS_CA; fi; $(1)
+endef
+
+.PHONY: help setup lock up down deploy plan destroy release status logs redrive test lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -45,6 +50,19 @@ plan: setup ## Show what a deploy of ENV would change (check mode + diff)
 
 destroy: setup ## Remove ENV in reverse order (production needs ARGS='-e confirm_teardown=production')
 	@$(PLAYBOOK) playbooks/teardown.yml $(ARGS)
+
+release: setup ## Roll TAG out to SERVICE in ENV (new task-definition revision, waits for the deployment)
+	@test -n "$(SERVICE)" -a -n "$(TAG)" || { echo "error: give SERVICE=<ecs service host> and TAG=<image tag>" >&2; exit 1; }
+	@$(PLAYBOOK) playbooks/release.yml -e release_service=$(SERVICE) -e release_tag=$(TAG) $(ARGS)
+
+status: setup ## Services running/desired, deployments, target health, chatbot errors and failure queue
+	@$(call with_env,$(BIN)/python tools/ops.py status --env $(ENV))
+
+logs: setup ## Recent log lines of SERVICE (an ECS service or `chatbot`) in ENV
+	@$(call with_env,$(BIN)/python tools/ops.py logs --env $(ENV) --service "$(SERVICE)")
+
+redrive: setup ## Replay the chatbot's failure-queue messages (each mail still processed at most once)
+	@$(call with_env,$(BIN)/python tools/ops.py redrive --env $(ENV))
 
 lint: setup ## yamllint, ansible-lint (production profile), ruff, actionlint
 	$(BIN)/yamllint --strict .
