@@ -171,8 +171,12 @@ CORPUS_FILES = sorted(p for p in CORPUS.glob("*") if p.suffix in (".txt", ".eml"
 
 
 @pytest.mark.skipif(not CORPUS_FILES, reason=f"CPython test_email corpus not installed at {CORPUS}")
-def test_cpython_email_corpus_is_present():
+def test_cpython_email_corpus_is_present_and_every_file_parses():
     assert len(CORPUS_FILES) >= 40, sys.version
+    # The data folder also holds images and sounds: as mail they are garbage, which is the point.
+    for path in sorted(CORPUS.iterdir()):
+        if path.is_file():
+            _check_parsed(path.read_bytes())
 
 
 @pytest.mark.skipif(not CORPUS_FILES, reason=f"CPython test_email corpus not installed at {CORPUS}")
