@@ -12,10 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-try:
-    from ansible.module_utils.mediamind_aws import aws_retry
-except ImportError:  # pragma: no cover - imported outside Ansible (tests/alb)
-    from mediamind_aws import aws_retry  # type: ignore[no-redef]
+from ansible.module_utils.mediamind_aws import aws_retry
 
 # Condition field -> the *Config key the API uses for it.
 CONDITION_CONFIG_KEYS = {

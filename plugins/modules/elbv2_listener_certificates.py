@@ -17,11 +17,14 @@ options:
   listener_arn:
     description:
       - The HTTPS listener.
-      - May be empty only in check mode, for a listener that does not exist yet; every certificate is then reported as to be added.
+      - May be empty only in check mode, for a listener that does not exist yet; every certificate is then
+        reported as to be added.
     type: str
     default: ""
   certificate_arns:
-    description: ARNs of the certificates served by SNI besides the default one. The default certificate may be listed; it is ignored.
+    description:
+      - ARNs of the certificates served by SNI besides the default one.
+      - The default certificate may be listed; it is ignored.
     type: list
     elements: str
     default: []
@@ -66,12 +69,11 @@ removed:
   elements: str
 """
 
+import contextlib
 from typing import Any
 
-try:
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports the missing dependency
     from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
 
 from ansible.module_utils.mediamind_aws import make_diff
 from ansible.module_utils.mm_elbv2 import call, describe_listener_certificates
@@ -96,11 +98,19 @@ class ListenerCertificatesManager:
         if not self.module.check_mode:
             # The API takes one certificate per call (a documented limit).
             for arn in added:
-                call(self.client, "add_listener_certificates", ListenerArn=self.listener_arn,
-                     Certificates=[{"CertificateArn": arn}])
+                call(
+                    self.client,
+                    "add_listener_certificates",
+                    ListenerArn=self.listener_arn,
+                    Certificates=[{"CertificateArn": arn}],
+                )
             for arn in removed:
-                call(self.client, "remove_listener_certificates", ListenerArn=self.listener_arn,
-                     Certificates=[{"CertificateArn": arn}])
+                call(
+                    self.client,
+                    "remove_listener_certificates",
+                    ListenerArn=self.listener_arn,
+                    Certificates=[{"CertificateArn": arn}],
+                )
         after = sorted((sni | set(added)) - set(removed))
         return {
             "changed": bool(added or removed),

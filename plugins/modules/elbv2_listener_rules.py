@@ -22,7 +22,8 @@ options:
   listener_arn:
     description:
       - The listener whose rules are managed.
-      - May be empty only in check mode, for a listener that does not exist yet; every rule is then reported as to be created.
+      - May be empty only in check mode, for a listener that does not exist yet; every rule is then reported
+        as to be created.
     type: str
     default: ""
   rules:
@@ -117,12 +118,11 @@ transforms_returned_by_api:
   type: bool
 """
 
+import contextlib
 from typing import Any
 
-try:
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports the missing dependency
     from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
 
 from ansible.module_utils.mediamind_aws import make_diff
 from ansible.module_utils.mm_elbv2 import call, canonical_rule, describe_rules, find_target_group, plan_rules

@@ -18,11 +18,14 @@ options:
   load_balancer_arn:
     description:
       - The load balancer.
-      - May be empty only in check mode, for a load balancer that does not exist yet; every attribute is then reported as to be set.
+      - May be empty only in check mode, for a load balancer that does not exist yet; every attribute is then
+        reported as to be set.
     type: str
     default: ""
   attributes:
-    description: Attribute keys (for instance C(idle_timeout.timeout_seconds)) and their values; booleans as C(true)/C(false).
+    description:
+      - Attribute keys (for instance C(idle_timeout.timeout_seconds)) and their values.
+      - Booleans as C(true)/C(false).
     type: dict
     required: true
 extends_documentation_fragment:
@@ -52,12 +55,11 @@ changed_attributes:
   type: dict
 """
 
+import contextlib
 from typing import Any
 
-try:
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports the missing dependency
     from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
 
 from ansible.module_utils.mediamind_aws import make_diff
 from ansible.module_utils.mm_elbv2 import call

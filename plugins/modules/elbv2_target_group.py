@@ -107,12 +107,11 @@ target_group:
     tags: {description: Tags., type: dict}
 """
 
+import contextlib
 from typing import Any
 
-try:
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports the missing dependency
     from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.module_utils.mediamind_aws import dict_to_tags, make_diff, tag_changes, tags_to_dict
@@ -281,10 +280,7 @@ def main() -> None:
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     manager = TargetGroupManager(module)
     try:
-        if module.params["state"] == "present":
-            result = manager.ensure_present()
-        else:
-            result = manager.ensure_absent()
+        result = manager.ensure_present() if module.params["state"] == "present" else manager.ensure_absent()
     except (BotoCoreError, ClientError) as exc:
         module.fail_json_aws(exc, msg=f"managing target group {module.params['name']} failed")
     module.exit_json(**result)

@@ -65,9 +65,9 @@ def dump(alb_name: str, sg_name: str) -> dict:
     state: dict = {"load_balancer": lb, "target_groups": {}, "listeners": {}, "rules": [], "raw_rules": []}
     for name, group in groups.items():
         attributes = elb.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"])["Attributes"]
-        group = {k: v for k, v in group.items() if k != "LoadBalancerArns"}
-        group["Attributes"] = {a["Key"]: a["Value"] for a in attributes}
-        state["target_groups"][name] = group
+        summary = {k: v for k, v in group.items() if k != "LoadBalancerArns"}
+        summary["Attributes"] = {a["Key"]: a["Value"] for a in attributes}
+        state["target_groups"][name] = summary
     state["security_group"] = _security_group(ec2, sg_name, lb["VpcId"] if lb else None)
     if lb is None:
         return state

@@ -1,0 +1,177 @@
+"""Pure parts of the alb role: rule planning and canonical forms (mm_elbv2), and
+the filters that turn inventory data into API shapes (roles/alb/filter_plugins)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# mm_elbv2 imports the shared helpers as Ansible would place them
+# (ansible.module_utils.mediamind_aws); make that import resolve here.
+_shared = _load("ansible.module_utils.mediamind_aws", ROOT / "plugins/module_utils/mediamind_aws.py")
+sys.modules.setdefault("ansible.module_utils", types.ModuleType("ansible.module_utils"))
+mm = _load("mm_elbv2_under_test", ROOT / "plugins/module_utils/mm_elbv2.py")
+filters = _load("alb_rules_under_test", ROOT / "roles/alb/filter_plugins/alb_rules.py")
+
+TG_A = "arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/a/1"
+TG_B = "arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/b/2"
+REWRITE = [
+    {"Type": "url-rewrite", "UrlRewriteConfig": {"Rewrites": [{"Regex": "^/dev/api/(.*)$", "Replace": "/api/$1"}]}}
+]
+
+
+def wanted(priority: int, host: str, tg: str = TG_A, paths=None, transforms=None) -> dict:
+    conditions = [{"Field": "host-header", "HostHeaderConfig": {"Values": [host]}}]
+    if paths:
+        conditions.append({"Field": "path-pattern", "PathPatternConfig": {"Values": paths}})
+    return {
+        "Priority": priority,
+        "Conditions": conditions,
+        "Actions": [{"Type": "forward", "TargetGroupArn": tg}],
+        "Transforms": transforms or [],
+    }
+
+
+def current(priority: int, host: str, tg: str = TG_A, arn: str | None = None, **extra) -> dict:
+    """A rule as describe_rules returns it (legacy Values spelling, ForwardConfig, string priority)."""
+    rule = {
+        "RuleArn": arn or f"rule/{priority}",
+        "Priority": str(priority),
+        "Conditions": [{"Field": "host-header", "Values": [host]}],
+        "Actions": [
+            {
+                "Type": "forward",
+                "TargetGroupArn": tg,
+                "ForwardConfig": {
+                    "TargetGroups": [{"TargetGroupArn": tg, "Weight": 1}],
+                    "TargetGroupStickinessConfig": {"Enabled": False},
+                },
+            }
+        ],
+        "IsDefault": False,
+    }
+    rule.update(extra)
+    return rule
+
+
+def test_api_spellings_of_one_rule_compare_equal() -> None:
+    assert mm.canonical_rule(current(10, "api.x"), False) == mm.canonical_rule(wanted(10, "api.x"), False)
+
+
+def test_converged_listener_needs_no_call() -> None:
+    plan = mm.plan_rules(
+        [current(10, "api.x"), current(20, "dev.x", TG_B)], [wanted(10, "api.x"), wanted(20, "dev.x", TG_B)], True
+    )
+    assert plan == {"delete": [], "set_priorities": [], "modify": [], "create": []}
+
+
+def test_foreign_rule_is_deleted_only_with_purge() -> None:
+    rules = [current(10, "api.x"), current(999, "foreign.x", arn="rule/foreign")]
+    assert mm.plan_rules(rules, [wanted(10, "api.x")], True)["delete"] == [{"RuleArn": "rule/foreign", "Priority": 999}]
+    assert mm.plan_rules(rules, [wanted(10, "api.x")], False)["delete"] == []
+
+
+def test_changed_target_is_modified_in_place() -> None:
+    plan = mm.plan_rules([current(10, "api.x", TG_B)], [wanted(10, "api.x", TG_A)], True)
+    assert [m["RuleArn"] for m in plan["modify"]] == ["rule/10"]
+    assert plan["create"] == plan["delete"] == []
+
+
+def test_moved_rule_gets_its_priority_back() -> None:
+    plan = mm.plan_rules([current(35, "qdrant.x", arn="rule/q")], [wanted(30, "qdrant.x")], True)
+    assert plan["set_priorities"] == [{"RuleArn": "rule/q", "Priority": 30}]
+    assert plan["create"] == plan["delete"] == plan["modify"] == []
+
+
+def test_transforms_are_ignored_when_the_api_does_not_return_them() -> None:
+    # moto: the rule was created with the rewrite but describe_rules has no Transforms key.
+    plan = mm.plan_rules([current(50, "www.x")], [wanted(50, "www.x", transforms=REWRITE)], True)
+    assert plan["modify"] == []
+
+
+def test_transforms_are_compared_when_the_api_returns_them() -> None:
+    plan = mm.plan_rules([current(50, "www.x", Transforms=[])], [wanted(50, "www.x", transforms=REWRITE)], True)
+    assert [m["Priority"] for m in plan["modify"]] == [50]
+    plan = mm.plan_rules([current(50, "www.x", Transforms=REWRITE)], [wanted(50, "www.x", transforms=REWRITE)], True)
+    assert plan["modify"] == []
+
+
+def test_redirect_defaults_compare_equal() -> None:
+    sent = {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+    returned = {"Type": "redirect", "RedirectConfig": {**mm.REDIRECT_DEFAULTS, **sent["RedirectConfig"]}}
+    assert mm.canonical_action(sent) == mm.canonical_action(returned)
+
+
+@given(
+    st.dictionaries(st.integers(1, 60), st.sampled_from(["a.x", "b.x", "c.x", "d.x"]), max_size=8),
+    st.dictionaries(st.integers(1, 60), st.sampled_from(["a.x", "b.x", "c.x", "d.x"]), max_size=8),
+)
+def test_applying_the_plan_yields_the_wanted_rules(have: dict, want: dict) -> None:
+    """Simulate the calls on a fake listener: the result is exactly `want`, priorities never collide."""
+    rules = {p: current(p, host, arn=f"rule/{p}") for p, host in have.items()}
+    plan = mm.plan_rules(list(rules.values()), [wanted(p, h) for p, h in want.items()], True)
+    by_arn = {r["RuleArn"]: r for r in rules.values()}
+    for item in plan["delete"]:
+        del by_arn[item["RuleArn"]]
+    taken = {int(r["Priority"]) for r in by_arn.values()}
+    for item in plan["set_priorities"]:
+        assert item["Priority"] not in taken
+        taken.discard(int(by_arn[item["RuleArn"]]["Priority"]))
+        by_arn[item["RuleArn"]]["Priority"] = str(item["Priority"])
+        taken.add(item["Priority"])
+    for item in plan["modify"]:
+        by_arn[item["RuleArn"]]["Conditions"] = item["Rule"]["Conditions"]
+    for index, rule in enumerate(plan["create"]):
+        assert rule["Priority"] not in taken
+        taken.add(rule["Priority"])
+        by_arn[f"new/{index}"] = {**rule, "RuleArn": f"new/{index}"}
+    result = {int(r["Priority"]): mm.canonical_conditions(r["Conditions"]) for r in by_arn.values()}
+    assert result == {p: mm.canonical_conditions(wanted(p, h)["Conditions"]) for p, h in want.items()}
+
+
+def test_inventory_rules_become_api_rules() -> None:
+    rules = filters.alb_listener_rules(
+        [
+            {"priority": 10, "host": "api.x", "target_group": "api"},
+            {
+                "priority": 50,
+                "host": "www.x",
+                "path_patterns": ["/dev/api/*"],
+                "target_group": "api-dev",
+                "path_rewrite": {"regex": "^/dev/api/(.*)$", "replace": "/api/$1"},
+            },
+        ]
+    )
+    assert rules[0] == {
+        "priority": 10,
+        "conditions": [{"Field": "host-header", "HostHeaderConfig": {"Values": ["api.x"]}}],
+        "target_group_name": "api",
+        "transforms": [],
+    }
+    assert rules[1]["conditions"][1] == {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/dev/api/*"]}}
+    assert rules[1]["transforms"] == REWRITE
+
+
+@pytest.mark.parametrize(
+    ("groups", "ports"),
+    [([], []), ([{"port": 8000}, {"port": 8000}, {"port": 6333}], [6333, 8000])],
+)
+def test_egress_ports_are_the_target_ports(groups, ports) -> None:
+    assert filters.alb_egress_ports(groups) == ports
