@@ -4,7 +4,9 @@
 
 1. ``pip install --target`` the runtime dependencies of ``lambda_src/requirements.txt``
    (wheels only, for the Lambda runtime's Python version and platform, no bytecode) into
-   ``build/lambda-deps`` (cleaned first).  boto3 is not listed there: the runtime has it.
+   ``build/lambda-deps`` (cleaned first; skipped when a stamp shows the same requirements,
+   Python version and platform were installed already: ``--refresh`` forces it).  boto3 is
+   not listed there: the runtime has it.
 2. Zip ``lambda_src/mediamind_chatbot`` plus those dependencies with sorted entries, a
    fixed timestamp (1980-01-01 00:00:00, the zip epoch), fixed permissions (0644 files),
    fixed compression level and no ``__pycache__``/``*.pyc``/``RECORD`` churn.
@@ -33,20 +35,32 @@ FILE_MODE = 0o100644 << 16  # regular file, rw-r--r--
 EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", "bin"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 # pip writes these with install-specific content (paths, the installer); not needed at runtime.
-EXCLUDED_NAMES = {"RECORD", "INSTALLER", "direct_url.json", "REQUESTED"}
+EXCLUDED_NAMES = {"RECORD", "INSTALLER", "direct_url.json", "REQUESTED", ".mediamind-deps-stamp"}
 
 
 class BuildError(Exception):
     pass
 
 
-def install_deps(requirements: Path, target: Path, python_version: str, platform: str) -> None:
+STAMP = ".mediamind-deps-stamp"
+
+
+def install_deps(requirements: Path, target: Path, python_version: str, platform: str) -> bool:
+    """Install the pinned deps into `target`; reuse it when requirements/target are unchanged.
+
+    Returns True when pip ran.  The stamp (sha256 of requirements.txt + version + platform)
+    makes repeated builds (every deploy runs this) offline and fast.
+    """
+    stamp = hashlib.sha256(requirements.read_bytes() + f"\0{python_version}\0{platform}".encode()).hexdigest()
+    if (target / STAMP).is_file() and (target / STAMP).read_text().strip() == stamp:
+        return False
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     lines = [ln.strip() for ln in requirements.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
     if not lines:
-        return
+        (target / STAMP).write_text(stamp + "\n")
+        return True
     argv = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--no-compile", "--no-deps", "--only-binary=:all:", "--implementation", "cp",
@@ -58,6 +72,8 @@ def install_deps(requirements: Path, target: Path, python_version: str, platform
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise BuildError(f"pip install of {requirements.relative_to(ROOT)} failed: {last}")
+    (target / STAMP).write_text(stamp + "\n")
+    return True
 
 
 def _files(base: Path, subdir: Path | None = None) -> list[tuple[str, Path]]:
@@ -94,9 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "build" / f"{PACKAGE}.zip")
     parser.add_argument("--python-version", default="3.12", help="Lambda runtime Python (default 3.12)")
     parser.add_argument("--platform", default="manylinux2014_x86_64", help="wheel platform tag")
+    parser.add_argument("--refresh", action="store_true", help="reinstall the dependencies even if unchanged")
     args = parser.parse_args(argv)
     deps = ROOT / "build" / "lambda-deps"
     try:
+        if args.refresh and deps.exists():
+            shutil.rmtree(deps)
         install_deps(SRC / "requirements.txt", deps, args.python_version, args.platform)
         data = build_zip(args.output.resolve(), deps)
     except (BuildError, OSError) as exc:

@@ -71,7 +71,8 @@ def make_redis(url: str, ca_file: str | None, timeout: float) -> Any:
 def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
     env = os.environ if env is None else env
     cfg: Config = config_mod.load(env)
-    session = boto3.session.Session()
+    # Region from the mapping too (the local dispatcher and invoke pass the function's env).
+    session = boto3.session.Session(region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None)
     # Passed explicitly so that an env mapping (tests, invoke) is honoured like os.environ.
     endpoint = env.get("AWS_ENDPOINT_URL") or None
     api_key = cfg.api_key or _secret(

@@ -101,3 +101,16 @@ def test_runtime_requirements_do_not_vendor_boto3():
         if ln.strip() and not ln.startswith("#")
     ]
     assert lines == ["redis"]
+
+
+def test_dependency_install_is_reused_when_nothing_changed(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# nothing to install\n")
+    target = tmp_path / "deps"
+    assert package_lambda.install_deps(requirements, target, "3.12", "manylinux2014_x86_64") is True
+    assert package_lambda.install_deps(requirements, target, "3.12", "manylinux2014_x86_64") is False
+    # Another runtime version or changed requirements install again.
+    assert package_lambda.install_deps(requirements, target, "3.13", "manylinux2014_x86_64") is True
+    requirements.write_text("# changed\n")
+    assert package_lambda.install_deps(requirements, target, "3.13", "manylinux2014_x86_64") is True
+    assert package_lambda.STAMP in package_lambda.EXCLUDED_NAMES
