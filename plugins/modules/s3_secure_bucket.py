@@ -313,7 +313,14 @@ class SecureBucketManager:
                 for item in (page.get("Versions") or []) + (page.get("DeleteMarkers") or [])
             ]
             if keys:
-                self.client.delete_objects(Bucket=self.name, Delete={"Objects": keys, "Quiet": True}, aws_retry=True)
+                result = self.client.delete_objects(
+                    Bucket=self.name, Delete={"Objects": keys, "Quiet": True}, aws_retry=True
+                )
+                if result.get("Errors"):
+                    # e.g. a bucket policy denying s3:DeleteObject: say so before delete_bucket fails vaguely.
+                    first = result["Errors"][0]
+                    reason = f"{first.get('Code')} {first.get('Message')}"
+                    self.module.fail_json(msg=f"cannot delete {first.get('Key')} from {self.name}: {reason}")
 
     def ensure_absent(self) -> dict[str, Any]:
         current = self.describe()
