@@ -204,42 +204,47 @@ class Dispatcher:
         env.update(self.overrides)
         return config, env
 
-    def _invoker(self, function_arn: str) -> Callable[[Any, Any], Any]:
-        """This thread's warm container for the function (built on first use)."""
+    def revision(self, function_arn: str) -> str:
+        """Read the function's current configuration; a new revision means new containers.
+
+        Like Lambda after an update: warm containers of the old configuration are not reused.
+        """
+        config, env = self.function_env(function_arn)
+        # moto keeps RevisionId/LastModified on a configuration update: hash what matters.
+        settled = {k: v for k, v in config.items() if k != "ResponseMetadata"}
+        revision = hashlib.sha256(json.dumps(settled, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        with self._lock:
+            self._functions[f"{function_arn}@{revision}"] = (config, env)
+        return revision
+
+    def _invoker(self, function_arn: str, revision: str) -> tuple[Callable[[Any, Any], Any], int]:
+        """This thread's warm container for that revision of the function (built on first use)."""
         containers = getattr(self._local, "containers", None)
         if containers is None:
             containers = self._local.containers = {}
-        if function_arn not in containers:
-            with self._lock:
-                if function_arn not in self._functions:
-                    self._functions[function_arn] = self.function_env(function_arn)
-                config, env = self._functions[function_arn]
+        name = f"{function_arn}@{revision}"
+        with self._lock:
+            config, env = self._functions[name]
+        if name not in containers:
             if self.make_invoker is not None:
-                containers[function_arn] = self.make_invoker(config, env)
+                containers[name] = self.make_invoker(config, env)
             else:
                 if str(LAMBDA_SRC) not in sys.path:
                     sys.path.insert(0, str(LAMBDA_SRC))
                 from mediamind_chatbot import handler  # noqa: PLC0415 - lambda_src is not installed
 
-                containers[function_arn] = handler.build_pipeline(env).handle
-        return containers[function_arn]
-
-    def forget_functions(self) -> None:
-        """Drop cached configurations (after a redeploy); warm containers are rebuilt lazily."""
-        with self._lock:
-            self._functions.clear()
-        self._local = threading.local()
+                containers[name] = handler.build_pipeline(env).handle
+        return containers[name], int(config.get("Timeout", 60))
 
     # ------------------------------------------------------------------ delivery
 
     def _deliver_once(
-        self, target: LambdaTarget, event: dict[str, Any], barrier: threading.Barrier, n: int
+        self, target: LambdaTarget, revision: str, event: dict[str, Any], barrier: threading.Barrier, n: int
     ) -> Delivery:
         key = event["Records"][0]["s3"]["object"]["key"]
         delivery = Delivery(key=key, function=target.function_arn.rsplit(":", 1)[-1], attempt=n)
         try:
-            invoke = self._invoker(target.function_arn)
-            timeout = self._functions[target.function_arn][0].get("Timeout", 60)
+            invoke, timeout = self._invoker(target.function_arn, revision)
             barrier.wait(timeout=30)  # every copy enters the handler at the same moment
             delivery.result = invoke(event, LocalContext(delivery.function, timeout))
         except Exception as exc:  # noqa: BLE001 - Lambda would retry; we report it
@@ -261,9 +266,11 @@ class Dispatcher:
                 key=event["Records"][0]["s3"]["object"]["key"],
                 copies=self.redeliver,
             )
+            revision = self.revision(target.function_arn)
             barrier = threading.Barrier(self.redeliver)
             futures = [
-                self._pool.submit(self._deliver_once, target, event, barrier, n + 1) for n in range(self.redeliver)
+                self._pool.submit(self._deliver_once, target, revision, event, barrier, n + 1)
+                for n in range(self.redeliver)
             ]
             for future in futures:
                 delivery = future.result()
