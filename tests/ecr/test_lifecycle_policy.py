@@ -1,0 +1,34 @@
+"""ecr_repository compares lifecycle policies after normalising them (pure function)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ansible.module_utils
+
+ROOT = Path(__file__).resolve().parents[2]
+ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))
+
+from ansible.module_utils.mm_ecr import normalize_lifecycle_policy  # noqa: E402
+
+
+def _rule(priority, number, **selection):
+    return {
+        "rulePriority": priority,
+        "selection": {"countNumber": number, **selection},
+        "action": {"type": "expire"},
+    }
+
+
+def test_templated_strings_and_rule_order_do_not_count_as_a_change():
+    from_yaml = {"rules": [_rule("2", "30", tagStatus="tagged", tagPatternList=["*"]), _rule(1, "7")]}
+    from_api = {"rules": [_rule(1, 7), _rule(2, 30, tagStatus="tagged", tagPatternList=["*"])]}
+    assert normalize_lifecycle_policy(from_yaml) == normalize_lifecycle_policy(from_api)
+
+
+def test_a_different_count_is_a_change():
+    assert normalize_lifecycle_policy({"rules": [_rule(1, 7)]}) != normalize_lifecycle_policy({"rules": [_rule(1, 8)]})
+
+
+def test_no_policy_stays_none():
+    assert normalize_lifecycle_policy(None) is None
