@@ -155,12 +155,9 @@ class RepositoryManager:
 
     def _check_encryption(self, current: dict[str, Any]) -> None:
         wanted_type, wanted_key = self.params["encryption_type"], self.params["kms_key"]
-        differs = current["encryption_type"] != wanted_type or (
-            wanted_type == "KMS"
-            and wanted_key
-            and wanted_key.startswith("arn:")
-            and current["kms_key"] != wanted_key
-        )
+        # ECR returns the key ARN: an alias or key id given here cannot be compared.
+        key_differs = bool(wanted_key) and wanted_key.startswith("arn:") and current["kms_key"] != wanted_key
+        differs = current["encryption_type"] != wanted_type or (wanted_type == "KMS" and key_differs)
         if differs:
             self.module.fail_json(
                 msg=(
