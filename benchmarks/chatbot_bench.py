@@ -132,12 +132,12 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - a linear script reads best
     from mediamind_chatbot.handler import build_pipeline, make_redis  # noqa: PLC0415
     from mediamind_chatbot.telemetry import Telemetry  # noqa: PLC0415
 
+    run = uuid.uuid4().hex[:8]
+    bucket = f"mm-chatbot-bench-{run}"
+    s3_admin = boto3.client("s3")
+    s3_admin.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     standin, api_url = start_standin()
     try:
-        run = uuid.uuid4().hex[:8]
-        bucket = f"mm-chatbot-bench-{run}"
-        s3_admin = boto3.client("s3")
-        s3_admin.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
         keys = []
         extra = 50  # mails for the counting pass
         for i in range(args.mails + extra):
@@ -242,6 +242,12 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - a linear script reads best
     finally:
         standin.terminate()
         standin.wait(timeout=10)
+        # Delete the mails but keep the empty bucket: deleting a bucket that held objects makes
+        # moto 5.2.5's /moto-api/data.json (localenv's readiness probe) answer 500.
+        for page in s3_admin.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if objects:
+                s3_admin.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
 
     imports = cold_imports(args.import_runs)
     # Clean the benchmark's keys.

@@ -69,14 +69,29 @@ def standin(backend: BackendStandIn) -> BackendStandIn:
     return backend
 
 
+def empty_bucket(s3: Any, bucket: str) -> None:
+    """Delete our objects but keep the (empty) bucket.
+
+    Emulator gap (moto 5.2.5): once a bucket that held objects is deleted, the deleted keys
+    stay in moto's model registry and GET /moto-api/data.json answers 500 (MissingBucket
+    from FakeKey.status); tools/localenv.py probes that URL, so the next `up` would report
+    the server as not answering.  An empty bucket left behind is harmless.
+    """
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
+
 @pytest.fixture(scope="session")
-def aws(local_stack) -> dict[str, Any]:
+def aws(local_stack) -> Iterator[dict[str, Any]]:
     import boto3  # noqa: PLC0415
 
     bucket = f"mm-chatbot-test-{uuid.uuid4().hex[:10]}"
     s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="eu-central-1")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
-    return {"s3": s3, "bucket": bucket}
+    yield {"s3": s3, "bucket": bucket}
+    empty_bucket(s3, bucket)
 
 
 @pytest.fixture(scope="session")
