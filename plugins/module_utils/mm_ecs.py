@@ -34,19 +34,18 @@ def _normalise_port(port: dict[str, Any]) -> dict[str, Any]:
 def normalise_container(container: dict[str, Any]) -> dict[str, Any]:
     """A container definition with API defaults removed and lists in a stable order."""
     out: dict[str, Any] = {}
-    for key, value in container.items():
-        if value in _EMPTY or _CONTAINER_DEFAULTS.get(key, object()) == value:
+    for key, raw in container.items():
+        if raw in _EMPTY or _CONTAINER_DEFAULTS.get(key, object()) == raw:
             continue
+        value = raw
         if key in ("environment", "secrets"):
-            value = _sorted_by(value, "name")
+            value = _sorted_by(raw, "name")
         elif key == "portMappings":
-            value = sorted(
-                (_normalise_port(p) for p in value), key=lambda p: (p["containerPort"], p["protocol"])
-            )
+            value = sorted((_normalise_port(p) for p in raw), key=lambda p: (p["containerPort"], p["protocol"]))
         elif key == "mountPoints":
-            value = _sorted_by([{"readOnly": False, **m} for m in value], "containerPath")
+            value = _sorted_by([{"readOnly": False, **m} for m in raw], "containerPath")
         elif key == "ulimits":
-            value = _sorted_by(value, "name")
+            value = _sorted_by(raw, "name")
         out[key] = value
     return out
 

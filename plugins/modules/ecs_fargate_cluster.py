@@ -84,12 +84,11 @@ cluster:
     tags: {description: Tags, type: dict}
 """
 
+import contextlib
 from typing import Any
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
+with contextlib.suppress(ImportError):
+    import botocore  # AnsibleAWSModule reports a missing dependency
 
 from ansible.module_utils.mediamind_aws import aws_retry, make_diff, tag_changes, tags_to_dict
 from ansible.module_utils.mm_ecs import describe_cluster
@@ -240,10 +239,7 @@ def main() -> None:
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     manager = ClusterManager(module)
     try:
-        if module.params["state"] == "present":
-            result = manager.ensure_present()
-        else:
-            result = manager.ensure_absent()
+        result = manager.ensure_present() if module.params["state"] == "present" else manager.ensure_absent()
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage the ECS cluster {module.params['name']}")
     module.exit_json(**result)

@@ -142,17 +142,18 @@ service:
     assign_public_ip: {description: ENABLED or DISABLED, type: str}
     load_balancers: {description: Target group attachments, type: list, elements: dict}
 request:
-  description: The CreateService or UpdateService request sent (would be sent in check mode); empty when nothing changed.
+  description:
+    - The CreateService or UpdateService request sent (would be sent in check mode).
+    - Empty when nothing changed.
   returned: always
   type: dict
 """
 
+import contextlib
 from typing import Any
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
+with contextlib.suppress(ImportError):
+    import botocore  # AnsibleAWSModule reports a missing dependency
 
 from ansible.module_utils.mediamind_aws import make_diff, tag_changes, tags_to_dict
 from ansible.module_utils.mm_ecs import describe_service
@@ -283,9 +284,7 @@ class ServiceManager:
         wanted = self._wanted(current)
         if current is None:
             self.changed = True
-            self.request = dict(
-                self._common_request(wanted), serviceName=wanted["name"], launchType="FARGATE"
-            )
+            self.request = dict(self._common_request(wanted), serviceName=wanted["name"], launchType="FARGATE")
             self.request["enableECSManagedTags"] = True
             if wanted["tags"]:
                 self.request["tags"] = [{"key": k, "value": v} for k, v in wanted["tags"].items()]
@@ -327,9 +326,7 @@ class ServiceManager:
         if not self.module.check_mode:
             # Scale to zero first so the tasks drain from the load balancer, then delete.
             if raw.get("desiredCount"):
-                self.client.update_service(
-                    cluster=self.params["cluster"], service=raw["serviceArn"], desiredCount=0
-                )
+                self.client.update_service(cluster=self.params["cluster"], service=raw["serviceArn"], desiredCount=0)
             self.client.delete_service(cluster=self.params["cluster"], service=raw["serviceArn"], force=True)
         return self._result(_summary(raw), {})
 
@@ -381,10 +378,7 @@ def main() -> None:
     )
     manager = ServiceManager(module)
     try:
-        if module.params["state"] == "present":
-            result = manager.ensure_present()
-        else:
-            result = manager.ensure_absent()
+        result = manager.ensure_present() if module.params["state"] == "present" else manager.ensure_absent()
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage the ECS service {module.params['name']}")
     module.exit_json(**result)

@@ -81,12 +81,11 @@ autoscaling:
     scale_out_cooldown: {description: Seconds, type: int}
 """
 
+import contextlib
 from typing import Any
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
+with contextlib.suppress(ImportError):
+    import botocore  # AnsibleAWSModule reports a missing dependency
 
 from ansible.module_utils.mediamind_aws import aws_retry, make_diff
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule

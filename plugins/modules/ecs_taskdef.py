@@ -123,13 +123,12 @@ deregistered:
   elements: str
 """
 
+import contextlib
 import copy
 from typing import Any
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
+with contextlib.suppress(ImportError):
+    import botocore  # AnsibleAWSModule reports a missing dependency
 
 from ansible.module_utils.mediamind_aws import make_diff
 from ansible.module_utils.mm_ecs import (
@@ -261,10 +260,7 @@ def main() -> None:
     )
     manager = TaskDefinitionManager(module)
     try:
-        if module.params["state"] == "present":
-            result = manager.ensure_present()
-        else:
-            result = manager.ensure_absent()
+        result = manager.ensure_present() if module.params["state"] == "present" else manager.ensure_absent()
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage the task definition family {module.params['family']}")
     module.exit_json(**result)

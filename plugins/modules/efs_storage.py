@@ -101,13 +101,12 @@ file_system:
     access_point_arn: {description: Access point ARN, type: str}
 """
 
+import contextlib
 import time
 from typing import Any
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
+with contextlib.suppress(ImportError):
+    import botocore  # AnsibleAWSModule reports a missing dependency
 
 from ansible.module_utils.mediamind_aws import aws_retry, dict_to_tags, make_diff, tags_to_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -124,9 +123,7 @@ class EfsManager:
     @aws_retry
     def _file_system(self) -> dict[str, Any] | None:
         result = self.client.describe_file_systems(CreationToken=self.params["name"])
-        systems = [
-            fs for fs in result.get("FileSystems", []) if fs["LifeCycleState"] not in ("deleting", "deleted")
-        ]
+        systems = [fs for fs in result.get("FileSystems", []) if fs["LifeCycleState"] not in ("deleting", "deleted")]
         return systems[0] if systems else None
 
     @aws_retry
@@ -229,9 +226,7 @@ class EfsManager:
                 self.changed = True
                 after["throughput_mode"] = p["throughput_mode"]
                 if not self.module.check_mode:
-                    self.client.update_file_system(
-                        FileSystemId=fs["FileSystemId"], ThroughputMode=p["throughput_mode"]
-                    )
+                    self.client.update_file_system(FileSystemId=fs["FileSystemId"], ThroughputMode=p["throughput_mode"])
             wanted_tags = {k: v for k, v in tags.items()}
             if any(before["tags"].get(k) != v for k, v in wanted_tags.items()):
                 self.changed = True
@@ -273,9 +268,7 @@ class EfsManager:
                 },
                 Tags=dict_to_tags(dict(self.params["tags"] or {}, Name=ap["name"])),
             )
-            entry.update(
-                access_point_id=created["AccessPointId"], access_point_arn=created.get("AccessPointArn")
-            )
+            entry.update(access_point_id=created["AccessPointId"], access_point_arn=created.get("AccessPointArn"))
         after["access_points"] = dict(after["access_points"], **{ap["name"]: entry})
 
     def _ensure_mount_targets(self, fs_id: str | None, after: dict[str, Any]) -> None:
@@ -290,9 +283,7 @@ class EfsManager:
                 created = True
                 entry = {"mount_target_id": None, "security_groups": groups, "state": "creating"}
                 if not self.module.check_mode:
-                    target = self.client.create_mount_target(
-                        FileSystemId=fs_id, SubnetId=subnet, SecurityGroups=groups
-                    )
+                    target = self.client.create_mount_target(FileSystemId=fs_id, SubnetId=subnet, SecurityGroups=groups)
                     entry["mount_target_id"] = target["MountTargetId"]
                 result[subnet] = entry
             elif existing["security_groups"] != groups:
@@ -379,10 +370,7 @@ def main() -> None:
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     manager = EfsManager(module)
     try:
-        if module.params["state"] == "present":
-            result = manager.ensure_present()
-        else:
-            result = manager.ensure_absent()
+        result = manager.ensure_present() if module.params["state"] == "present" else manager.ensure_absent()
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         module.fail_json_aws(e, msg=f"Failed to manage the EFS storage {module.params['name']}")
     module.exit_json(**result)

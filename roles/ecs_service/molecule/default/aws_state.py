@@ -17,8 +17,12 @@ from pathlib import Path
 import boto3
 
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:5000"
-KW = {"region_name": "eu-central-1", "endpoint_url": ENDPOINT,
-      "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+KW = {
+    "region_name": "eu-central-1",
+    "endpoint_url": ENDPOINT,
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+}
 CLUSTER = "molecule-ecs-svc"
 API, SCHED = "molecule-api", "molecule-scheduler"
 
@@ -58,9 +62,15 @@ def policies(iam, role: str) -> list[dict]:
     return docs
 
 
-def verify() -> list[str]:
+def verify() -> list[str]:  # noqa: PLR0915 - one flat list of checks reads best
     ids = lookup()
-    ecs, ec2, iam, logs, aas = client("ecs"), client("ec2"), client("iam"), client("logs"), client("application-autoscaling")
+    ecs, ec2, iam, logs, aas = (
+        client("ecs"),
+        client("ec2"),
+        client("iam"),
+        client("logs"),
+        client("application-autoscaling"),
+    )
     errors: list[str] = []
 
     def check(cond: bool, what: str) -> None:
@@ -72,18 +82,29 @@ def verify() -> list[str]:
         td = ecs.describe_task_definition(taskDefinition=name)["taskDefinition"]
         c = td["containerDefinitions"][0]
         check(td["cpu"] == cpu and td["memory"] == memory, f"{name}: cpu/memory {td['cpu']}/{td['memory']}")
-        check(td["networkMode"] == "awsvpc" and td["requiresCompatibilities"] == ["FARGATE"], f"{name}: not awsvpc/Fargate")
-        check(td["executionRoleArn"].endswith(f"role/{name}-execution"), f"{name}: execution role {td['executionRoleArn']}")
+        check(
+            td["networkMode"] == "awsvpc" and td["requiresCompatibilities"] == ["FARGATE"],
+            f"{name}: not awsvpc/Fargate",
+        )
+        check(
+            td["executionRoleArn"].endswith(f"role/{name}-execution"),
+            f"{name}: execution role {td['executionRoleArn']}",
+        )
         check(td["taskRoleArn"].endswith(f"role/{name}-task"), f"{name}: task role {td['taskRoleArn']}")
         check(td["revision"] == 1, f"{name}: idempotence registered revision {td['revision']}")
         env = {e["name"]: e["value"] for e in c.get("environment", [])}
         check(not any(secret_like.search(k) for k in env), f"{name}: secret-looking env {list(env)}")
         check(not any("@" in v for v in env.values()), f"{name}: credential URL in env {env}")
         for s in c.get("secrets", []):
-            check(s["valueFrom"].startswith(ids["secret_arn"] + ":") and s["valueFrom"].endswith("::"),
-                  f"{name}: secret {s['name']} valueFrom {s['valueFrom']}")
+            # JSON-key syntax: <secret ARN>:<json key>:: (AWSCURRENT); here the keys equal the names.
+            check(
+                s["valueFrom"] == f"{ids['secret_arn']}:{s['name']}::",
+                f"{name}: secret {s['name']} valueFrom {s['valueFrom']}",
+            )
         log = c["logConfiguration"]
-        check(log["logDriver"] == "awslogs" and log["options"]["awslogs-group"] == f"/ecs/{name}", f"{name}: logs {log}")
+        check(
+            log["logDriver"] == "awslogs" and log["options"]["awslogs-group"] == f"/ecs/{name}", f"{name}: logs {log}"
+        )
         groups = logs.describe_log_groups(logGroupNamePrefix=f"/ecs/{name}")["logGroups"]
         check(bool(groups) and groups[0].get("retentionInDays") == 14, f"{name}: log group {groups}")
 
@@ -99,12 +120,23 @@ def verify() -> list[str]:
         # emulator's own model has them, check that; otherwise check the CreateService request the
         # module sent, which converge recorded.
         model = moto_state(name)
-        sent = json.loads((Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / f"{name}-create-request.json").read_text())
+        sent = json.loads(
+            (Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / f"{name}-create-request.json").read_text()
+        )
         dc = model.get("deployment_configuration") or sent["deploymentConfiguration"]
         grace = model.get("health_check_grace_period_seconds") or sent.get("healthCheckGracePeriodSeconds")
-        check(sent["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED", f"{name}: sent {sent}")
-        check(dc == {"deploymentCircuitBreaker": {"enable": True, "rollback": True},
-                     "maximumPercent": 200, "minimumHealthyPercent": 100}, f"{name}: deployment {dc}")
+        check(
+            sent["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED", f"{name}: sent {sent}"
+        )
+        check(
+            dc
+            == {
+                "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
+            f"{name}: deployment {dc}",
+        )
 
         exec_docs = policies(iam, f"{name}-execution")
         task_docs = policies(iam, f"{name}-task")
@@ -124,13 +156,20 @@ def verify() -> list[str]:
         check(st["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012", f"{name}: trust condition {st}")
 
         if name == API:
-            check(svc["loadBalancers"] == [{"targetGroupArn": ids["target_group_arn"], "containerName": API,
-                                            "containerPort": 8000}], f"{name}: load balancers {svc['loadBalancers']}")
+            check(
+                svc["loadBalancers"]
+                == [{"targetGroupArn": ids["target_group_arn"], "containerName": API, "containerPort": 8000}],
+                f"{name}: load balancers {svc['loadBalancers']}",
+            )
             check(grace == 90, f"{name}: grace {grace}")
             ingress = sg["IpPermissions"]
-            check(len(ingress) == 1 and ingress[0]["FromPort"] == 8000 and not ingress[0]["IpRanges"]
-                  and [p["GroupId"] for p in ingress[0]["UserIdGroupPairs"]] == [ids["alb_sg_id"]],
-                  f"{name}: ingress {ingress}")
+            check(
+                len(ingress) == 1
+                and ingress[0]["FromPort"] == 8000
+                and not ingress[0]["IpRanges"]
+                and [p["GroupId"] for p in ingress[0]["UserIdGroupPairs"]] == [ids["alb_sg_id"]],
+                f"{name}: ingress {ingress}",
+            )
             check(c["portMappings"][0]["containerPort"] == 8000, f"{name}: ports {c['portMappings']}")
             s3 = [st for d in task_docs for st in d["Statement"]]
             check(bool(s3) and all(a.startswith("s3:") for st in s3 for a in st["Action"]), f"{name}: task role {s3}")
@@ -164,7 +203,9 @@ def gone() -> list[str]:
                 pass
         if logs.describe_log_groups(logGroupNamePrefix=f"/ecs/{name}")["logGroups"]:
             errors.append(f"/ecs/{name} left")
-        if ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{name}-tasks"]}])["SecurityGroups"]:
+        if ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{name}-tasks"]}])[
+            "SecurityGroups"
+        ]:
             errors.append(f"{name}-tasks SG left")
     return errors
 
