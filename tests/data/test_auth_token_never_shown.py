@@ -85,7 +85,7 @@ def test_tokens_never_appear_in_verbose_output(local_stack, tmp_path: Path) -> N
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
-    assert "changed=3" in output  # create, rotate, absent (the dry run changes nothing)
+    assert "changed=4" in output  # create, rotate, the dry run (it would change), absent
     # The -e line itself is echoed by -vvv as the command; only module output counts.
     module_output = output.replace(f"first={first} second={second}", "")
     assert first not in module_output
