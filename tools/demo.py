@@ -25,6 +25,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import smtplib
 import socket
 import sys
@@ -214,12 +215,20 @@ def serve(dispatcher: Dispatcher, receiver: SmtpReceiver, backend: BackendStandI
     """Keep the stand-ins running; print each hop as mail comes in (Ctrl-C stops)."""
     detail(f"send mail with: make send-mail FROM=you@example.com SUBJECT=Hi BODY=Hello (port {receiver.port})")
     stop = threading.Event()
-    seen_calls = 0
+    seen_calls = seen_stored = seen_refused = 0
     try:
         while not stop.wait(0.5):
-            deliveries, _ = run_dispatch(dispatcher)
+            for address in receiver.handler.refused[seen_refused:]:
+                detail(f"SMTP refused {address} (550): no receipt rule matches, nothing stored")
+            seen_refused = len(receiver.handler.refused)
+            for stored in receiver.handler.stored[seen_stored:]:
+                detail(f"SMTP accepted -> stored s3://{stored['bucket']}/{stored['key']}")
+            seen_stored = len(receiver.handler.stored)
+            deliveries, logs = run_dispatch(dispatcher)
+            reasons = {log.get("key"): log.get("reason") for log in logs}
             for delivery in deliveries:
-                detail(f"S3 event {delivery.key} -> outcome {delivery.outcomes()} {delivery.error or ''}")
+                reason = reasons.get(delivery.key) or ""
+                detail(f"S3 event {delivery.key} -> outcome {delivery.outcomes()} {reason} {delivery.error or ''}")
             for call in backend.calls[seen_calls:]:
                 payload = call.payload or {}
                 detail(f"backend <- {payload.get('sender')} {payload.get('subject')!r} ({call.status})")
@@ -229,7 +238,13 @@ def serve(dispatcher: Dispatcher, receiver: SmtpReceiver, backend: BackendStandI
     return 0
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM stops like Ctrl-C: the stand-ins are closed on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description="Show one mail going through the local flow.")
     parser.add_argument("--from", dest="sender", default="Alice Example <alice@example.com>")
     parser.add_argument("--to", default="test@chat.csee.tech")
