@@ -76,7 +76,8 @@ options:
         type: str
   after:
     description:
-      - Name of the rule this one must follow. Unset leaves the position alone (a new rule goes first).
+      - Name of the rule this one must follow; V("") puts it first.
+      - Unset leaves the position alone (a new rule goes first).
     type: str
 extends_documentation_fragment:
   - amazon.aws.common.modules
