@@ -16,7 +16,7 @@ define with_env
 if [ "$(ENV)" = local ]; then $(LOCALENV) up >/dev/null && eval "$$($(LOCALENV) env)" && export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION AWS_REGION MM_REDIS_CA; fi; $(1)
 endef
 
-.PHONY: help setup lock up down deploy plan destroy release status logs redrive test lint clean
+.PHONY: help setup lock up down deploy plan destroy release status logs redrive lambda-package bench-chatbot bench-noop test lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -63,6 +63,15 @@ logs: setup ## Recent log lines of SERVICE (an ECS service or `chatbot`) in ENV
 
 redrive: setup ## Replay the chatbot's failure-queue messages (each mail still processed at most once)
 	@$(call with_env,$(BIN)/python tools/ops.py redrive --env $(ENV))
+
+lambda-package: setup ## Build build/mediamind_chatbot.zip deterministically (prints sha256 and CodeSha256)
+	$(BIN)/python tools/package_lambda.py
+
+bench-chatbot: setup up ## Benchmark the chatbot Lambda on loopback (writes benchmarks/results/chatbot.md)
+	@$(call with_env,$(BIN)/python benchmarks/chatbot_bench.py $(ARGS))
+
+bench-noop: setup up ## Time a no-op converge of local, project config vs stock Ansible (benchmarks/results/noop_converge.md)
+	$(BIN)/python benchmarks/noop_converge.py $(ARGS)
 
 lint: setup ## yamllint, ansible-lint (production profile), ruff, actionlint
 	$(BIN)/yamllint --strict .
