@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Runs $(1) with the local emulator's endpoint and credentials when ENV=local;
 # dev/production use the caller's AWS credentials as they are.
 define with_env
-if [ "$(ENV)" = local ]; then $(LOCALENV) up >/dev/null && eval "$$($(LOCALENV) env)" && export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION AWS_REGION MM_REDIS_CA; fi; $(1)
+if [ "$(ENV)" = local ]; then $(LOCALENV) up >/dev/null && set -a && eval "$$($(LOCALENV) env)" && set +a; fi; $(1)
 endef
 
 .PHONY: help setup lock up down deploy plan destroy release status logs redrive lambda-package bench-chatbot bench-noop test lint clean

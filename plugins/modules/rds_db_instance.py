@@ -369,7 +369,7 @@ def main() -> None:
         kms_key_id=dict(type="str"),
         db_name=dict(type="str"),
         master_username=dict(type="str"),
-        manage_master_user_password=dict(type="bool", default=True),
+        manage_master_user_password=dict(type="bool", default=True, no_log=False),
         master_user_secret_kms_key_id=dict(type="str"),
         port=dict(type="int"),
         db_subnet_group_name=dict(type="str"),
