@@ -7,6 +7,7 @@ converge; `verify` checks the converged state and prints every failed property (
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -47,11 +48,16 @@ def lookup() -> dict:
     }
 
 
+@functools.cache
+def _moto_services() -> list[dict]:
+    # One read: the dump covers every service of the emulator and grows with its state.
+    with urllib.request.urlopen(f"{ENDPOINT}/moto-api/data.json", timeout=120) as resp:  # noqa: S310
+        return json.load(resp)["ecs"]["Service"]
+
+
 def moto_state(service: str) -> dict:
-    """The emulator's internal model (it stores what DescribeServices omits)."""
-    with urllib.request.urlopen(f"{ENDPOINT}/moto-api/data.json") as resp:  # noqa: S310
-        data = json.load(resp)
-    return next(s for s in data["ecs"]["Service"] if s["name"] == service and s["status"] == "ACTIVE")
+    """The emulator's internal model (it keeps what DescribeServices omits, when it keeps it)."""
+    return next(s for s in _moto_services() if s["name"] == service and s["status"] == "ACTIVE")
 
 
 def policies(iam, role: str) -> list[dict]:

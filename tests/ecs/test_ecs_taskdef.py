@@ -1,0 +1,218 @@
+"""ecs_taskdef: the comparison that makes task definitions idempotent (pure), and the
+release-safety rule against the emulator (an infra run keeps the image a release deployed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import types
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# The helpers import the shared module as Ansible places it (ansible.module_utils.mediamind_aws).
+_load("ansible.module_utils.mediamind_aws", ROOT / "plugins/module_utils/mediamind_aws.py")
+sys.modules.setdefault("ansible.module_utils", types.ModuleType("ansible.module_utils"))
+mm_ecs = _load("mm_ecs_under_test", ROOT / "plugins/module_utils/mm_ecs.py")
+
+SECRET = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mediamind/app-env-AbCdEf"
+
+
+def _request(**container_over) -> dict:
+    container = {
+        "name": "api",
+        "image": "repo:1",
+        "essential": True,
+        "portMappings": [{"containerPort": 8000, "protocol": "tcp"}],
+        "environment": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}],
+        "secrets": [
+            {"name": "Z", "valueFrom": f"{SECRET}:Z::"},
+            {"name": "DB_PASSWORD", "valueFrom": f"{SECRET}:DB_PASSWORD::"},
+        ],
+        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/api"}},
+    }
+    container.update(container_over)
+    return {
+        "family": "api",
+        "cpu": "256",
+        "memory": "512",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "containerDefinitions": [container],
+        "volumes": [
+            {
+                "name": "data",
+                "efsVolumeConfiguration": {
+                    "fileSystemId": "fs-1",
+                    "transitEncryption": "ENABLED",
+                    "authorizationConfig": {"accessPointId": "fsap-1", "iam": "ENABLED"},
+                },
+            }
+        ],
+    }
+
+
+def _as_described(request: dict) -> dict:
+    """What DescribeTaskDefinition returns for `request`: defaults added, lists reordered."""
+    described = json.loads(json.dumps(request))
+    c = described["containerDefinitions"][0]
+    c.update(cpu=0, mountPoints=[], volumesFrom=[], systemControls=[])
+    c["portMappings"] = [dict(p, hostPort=p["containerPort"]) for p in c["portMappings"]]
+    c["environment"] = list(reversed(c["environment"]))
+    c["secrets"] = list(reversed(c["secrets"]))
+    described["volumes"][0]["efsVolumeConfiguration"]["rootDirectory"] = "/"
+    described.update(revision=3, status="ACTIVE", compatibilities=["EC2", "FARGATE"], placementConstraints=[])
+    return described
+
+
+def test_described_revision_equals_its_request() -> None:
+    request = _request()
+    assert mm_ecs.normalise_task_definition(_as_described(request)) == mm_ecs.normalise_task_definition(request)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"image": "repo:2"},
+        {"environment": [{"name": "A", "value": "1"}]},
+        {"secrets": [{"name": "Z", "valueFrom": f"{SECRET}:OTHER::"}]},
+        {"portMappings": [{"containerPort": 9000, "protocol": "tcp"}]},
+        {"command": ["serve"]},
+    ],
+)
+def test_a_real_difference_is_seen(change: dict) -> None:
+    current = _as_described(_request())
+    assert mm_ecs.normalise_task_definition(current) != mm_ecs.normalise_task_definition(_request(**change))
+
+
+def test_task_level_differences_are_seen() -> None:
+    current = mm_ecs.normalise_task_definition(_as_described(_request()))
+    for key, value in (("cpu", "512"), ("memory", "1024"), ("taskRoleArn", "arn:aws:iam::1:role/x")):
+        assert current != mm_ecs.normalise_task_definition(dict(_request(), **{key: value}))
+
+
+# --------------------------------------------------------------------------- emulator
+
+
+def _taskdef(args: dict, check: bool = False) -> dict:
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+    )
+    module_args = dict(
+        args,
+        region="eu-central-1",
+        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+        access_key="testing",
+        secret_key="testing",
+    )
+    cmd = [
+        str(ROOT / ".venv/bin/ansible"),
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        f"ansible_python_interpreter={ROOT / '.venv/bin/python'}",
+        "-m",
+        "ecs_taskdef",
+        "-a",
+        json.dumps(module_args),
+    ]
+    if check:
+        cmd.append("--check")
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+@pytest.fixture
+def family(local_stack):
+    name = f"taskdef-{uuid.uuid4().hex[:8]}"
+    yield name
+    _taskdef({"family": name, "state": "absent"})
+
+
+def _args(family: str, image: str, keep: bool, env_value: str = "1") -> dict:
+    request = _request(image=image, environment=[{"name": "A", "value": env_value}])
+    return {
+        "family": family,
+        "cpu": "256",
+        "memory": "512",
+        "containers": [dict(request["containerDefinitions"][0], name=family)],
+        "keep_current_image": keep,
+    }
+
+
+def test_secrets_are_idempotent_and_check_mode_is_truthful(family: str) -> None:
+    first = _taskdef(_args(family, "repo:1", keep=True))
+    assert first["changed"]
+    assert first["registered"]
+    assert not _taskdef(_args(family, "repo:1", keep=True), check=True)["changed"]
+    again = _taskdef(_args(family, "repo:1", keep=True))
+    assert not again["changed"], again["diff"]
+    planned = _taskdef(_args(family, "repo:1", keep=True, env_value="2"), check=True)
+    assert planned["changed"]
+    assert planned["task_definition"]["arn"].endswith(f"{family}:2")
+    ecs = boto3.client("ecs")
+    assert ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"][-1].endswith(":1")
+
+
+def test_an_infra_run_keeps_the_released_image(family: str) -> None:
+    _taskdef(_args(family, "repo:initial", keep=True))
+    ecs = boto3.client("ecs")
+    # What a release does: a new revision of the running one with only the image changed.
+    current = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+    container = dict(current["containerDefinitions"][0], image="repo:2026.11.29-1")
+    ecs.register_task_definition(
+        family=family,
+        containerDefinitions=[container],
+        cpu=current["cpu"],
+        memory=current["memory"],
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+    )
+    # An unrelated setting changes in the inventory: a new revision, but the released image stays.
+    result = _taskdef(_args(family, "repo:initial", keep=True, env_value="2"))
+    assert result["registered"]
+    assert result["images_kept"] == [family]
+    assert (
+        ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]["containerDefinitions"][0]["image"]
+        == "repo:2026.11.29-1"
+    )
+    # A pin in the inventory wins.
+    pinned = _taskdef(_args(family, "repo:pinned", keep=False, env_value="2"))
+    assert pinned["registered"]
+    assert (
+        ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]["containerDefinitions"][0]["image"]
+        == "repo:pinned"
+    )
+
+
+def test_absent_deregisters_every_revision(family: str) -> None:
+    _taskdef(_args(family, "repo:1", keep=False))
+    _taskdef(_args(family, "repo:2", keep=False))
+    result = _taskdef({"family": family, "state": "absent"})
+    assert result["changed"]
+    assert len(result["deregistered"]) == 2
+    ecs = boto3.client("ecs")
+    assert ecs.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"] == []
+    assert not _taskdef({"family": family, "state": "absent"})["changed"]
