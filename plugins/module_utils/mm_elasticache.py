@@ -145,9 +145,7 @@ def summary(group: dict[str, Any], member: dict[str, Any] | None = None) -> dict
     }
     if member is not None:
         result["security_group_ids"] = sorted(
-            sg["SecurityGroupId"]
-            for sg in member.get("SecurityGroups") or []
-            if sg.get("Status") != "removing"
+            sg["SecurityGroupId"] for sg in member.get("SecurityGroups") or [] if sg.get("Status") != "removing"
         )
         result["engine_version"] = member.get("EngineVersion")
         result["cache_subnet_group_name"] = member.get("CacheSubnetGroupName")

@@ -246,9 +246,7 @@ class ReplicationGroupManager:
                 return
             if time.monotonic() > deadline:
                 status = self.group.get("Status") if self.group else "gone"
-                self.module.fail_json(
-                    msg=f"Timed out waiting for {self.group_id} to be {what} (status {status})"
-                )
+                self.module.fail_json(msg=f"Timed out waiting for {self.group_id} to be {what} (status {status})")
             time.sleep(POLL_SECONDS)
 
     def wait_available(self) -> None:
@@ -304,9 +302,7 @@ class ReplicationGroupManager:
                 replication_group=current,
             )
         for key, value in sorted(drift.items()):
-            self.module.warn(
-                f"{self.group_id}: {key} is {current[key]!r}, wanted {value!r}; create-only, left as is"
-            )
+            self.module.warn(f"{self.group_id}: {key} is {current[key]!r}, wanted {value!r}; create-only, left as is")
 
     def _update(self) -> dict:
         params = self.params
