@@ -146,9 +146,7 @@ class LambdaNotificationManager:
         return count
 
     def _wanted(self) -> dict[str, Any]:
-        rules = [
-            {"Name": name, "Value": self.params[name]} for name in ("prefix", "suffix") if self.params[name]
-        ]
+        rules = [{"Name": name, "Value": self.params[name]} for name in ("prefix", "suffix") if self.params[name]]
         entry: dict[str, Any] = {
             "Id": self.params["id"],
             "LambdaFunctionArn": self.params["lambda_function_arn"],
@@ -160,11 +158,7 @@ class LambdaNotificationManager:
 
     def _write(self, ours: dict[str, Any] | None) -> None:
         configuration = copy.deepcopy(self.current)
-        others = [
-            e
-            for e in configuration.get("LambdaFunctionConfigurations", [])
-            if e.get("Id") != self.params["id"]
-        ]
+        others = [e for e in configuration.get("LambdaFunctionConfigurations", []) if e.get("Id") != self.params["id"]]
         if ours:
             others.append(ours)
         if others:
