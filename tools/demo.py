@@ -75,7 +75,11 @@ def deployed() -> dict[str, Any]:
     active = ses.describe_active_receipt_rule_set()
     if not active.get("Rules"):
         raise DemoError("no active receipt rule set: run `make deploy` first")
-    api_key = sm.get_secret_value(SecretId=env["CHAT_API_KEY_SECRET_ARN"])["SecretString"]
+    api_key = sm.get_secret_value(SecretId=env["CHAT_API_KEY_SECRET_ARN"])["SecretString"].strip()
+    if api_key.startswith("{"):
+        # The secrets role keeps {"CHAT_API_KEY": ...}; the handler accepts both shapes.
+        document = json.loads(api_key)
+        api_key = document.get("CHAT_API_KEY") or document.get("api_key") or ""
     s3_action = next(a["S3Action"] for r in active["Rules"] for a in r["Actions"] if "S3Action" in a)
     return {"function": function, "env": env, "active": active, "api_key": api_key, "s3_action": s3_action}
 
