@@ -93,18 +93,22 @@ def describe_cluster(client, name: str) -> dict[str, Any] | None:
     return None
 
 
-@aws_retry
 def latest_task_definition(client, family: str) -> dict[str, Any] | None:
     """The latest ACTIVE revision of `family` (with its tags), or None."""
-    arns = client.list_task_definitions(familyPrefix=family, status="ACTIVE", sort="DESC", maxResults=10)
-    # familyPrefix is a prefix: keep only revisions of exactly this family.
-    arns = [a for a in arns.get("taskDefinitionArns", []) if a.split("/")[-1].rsplit(":", 1)[0] == family]
+    # Highest revision number, computed here: the emulator ignores sort=DESC.
+    arns = task_definition_arns(client, family, "ACTIVE")
     if not arns:
         return None
-    result = client.describe_task_definition(taskDefinition=arns[0], include=["TAGS"])
+    latest = max(arns, key=lambda arn: int(arn.rsplit(":", 1)[1]))
+    result = _describe_with_tags(client, latest)
     td = result["taskDefinition"]
     td["tags"] = result.get("tags", [])
     return td
+
+
+@aws_retry
+def _describe_with_tags(client, arn: str) -> dict[str, Any]:
+    return client.describe_task_definition(taskDefinition=arn, include=["TAGS"])
 
 
 @aws_retry
@@ -115,6 +119,7 @@ def describe_task_definition(client, arn: str) -> dict[str, Any] | None:
         return None
 
 
+@aws_retry
 def task_definition_arns(client, family: str, status: str) -> list[str]:
     paginator = client.get_paginator("list_task_definitions")
     arns = paginator.paginate(familyPrefix=family, status=status).build_full_result()["taskDefinitionArns"]
