@@ -189,8 +189,9 @@ def test_down_stops_exactly_the_recorded_pids(tmp_path: Path) -> None:
     # A decoy whose command line carries the same program name as ours: a
     # stop by name (pkill moto_server) would take it down as well.
     decoy = subprocess.Popen(["bash", "-c", "exec -a moto_server sleep 120"])
+    stack = Stack(*_ports(5192, 6492), tmp_path)
     try:
-        stack = _started(Stack(*_ports(5192, 6492), tmp_path))
+        _started(stack)
         pids = stack.pids()
         assert all(pids.values()), pids
         result = stack.run("down")
@@ -206,6 +207,7 @@ def test_down_stops_exactly_the_recorded_pids(tmp_path: Path) -> None:
         status = stack.run("status")
         assert status.stdout.splitlines() == ["moto: stopped", "redis: stopped"]
     finally:
+        _stop(stack)  # a no-op when the test passed
         decoy.kill()
         decoy.wait()
 
@@ -217,7 +219,11 @@ def test_taken_port_is_one_line_and_leaves_nothing_started(tmp_path: Path, taken
     with socket.socket() as squatter:
         squatter.bind((HOST, port))
         squatter.listen()
-        result = stack.run("up")
+        try:
+            result = stack.run("up")
+        finally:
+            if stack.pid("moto") or stack.pid("redis"):
+                _stop(stack)  # only if the tool failed to refuse
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
