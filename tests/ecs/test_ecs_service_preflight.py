@@ -1,0 +1,109 @@
+"""ecs_service/qdrant preflight: credentials never go into plain environment variables, images are
+pinned. Runs only the roles' preflight (tasks_from) - no AWS needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mediamind/app-env-AbCdEf"
+BASE = {
+    "ecs_service_name": "svc",
+    "ecs_service_repository_uri": "123456789012.dkr.ecr.eu-central-1.amazonaws.com/mediamind",
+    "ecs_service_vpc_id": "vpc-1",
+    "ecs_service_subnet_ids": ["subnet-1"],
+}
+
+
+def _preflight(role: str, extra: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+    playbook = tmp_path / "preflight.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        f"    - ansible.builtin.include_role: {{name: {role}, tasks_from: preflight.yml}}\n"
+    )
+    extra_file = tmp_path / "extra.json"
+    extra_file.write_text(json.dumps(extra))
+    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run(
+        [
+            str(ROOT / ".venv/bin/ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            str(playbook),
+            "-e",
+            f"@{extra_file}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("environment", "culprit"),
+    [
+        ({"DB_PASSWORD": "x"}, "DB_PASSWORD"),
+        ({"OPENAI_API_KEY": "x"}, "OPENAI_API_KEY"),
+        ({"SECRET_KEY": "x"}, "SECRET_KEY"),
+        ({"AUTH_TOKEN": "x"}, "AUTH_TOKEN"),
+        ({"REDIS_URL": "rediss://:hunter2@cache:6379/0"}, "REDIS_URL"),
+        ({"DATABASE": "postgresql://app:pw@db/app"}, "DATABASE"),
+    ],
+)
+def test_credential_like_environment_is_refused(environment: dict, culprit: str, tmp_path: Path) -> None:
+    result = _preflight("ecs_service", dict(BASE, ecs_service_environment=environment), tmp_path)
+    assert result.returncode != 0
+    assert f"ecs_service_environment has {culprit}" in result.stdout
+
+
+def test_plain_settings_pass(tmp_path: Path) -> None:
+    environment = {"API_BASE_URL": "https://api.mediamind.csee.tech", "QUEUE_NAME": "q", "KEYWORDS_LIMIT": 5}
+    extra = dict(
+        BASE,
+        ecs_service_environment=environment,
+        ecs_service_secrets={"REDIS_URL": "REDIS_URL"},
+        ecs_service_secret_arn=SECRET,
+    )
+    result = _preflight("ecs_service", extra, tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+def test_secrets_without_a_secret_arn_are_refused(tmp_path: Path) -> None:
+    result = _preflight("ecs_service", dict(BASE, ecs_service_secrets={"REDIS_URL": "REDIS_URL"}), tmp_path)
+    assert result.returncode != 0
+    assert "ecs_service_secret_arn must be a Secrets Manager ARN" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "image", ["qdrant/qdrant:latest", "qdrant/qdrant", "qdrant/qdrant:v2.0.0", "qdrant/qdrant:dev"]
+)
+def test_qdrant_image_must_be_a_pinned_v1_release(image: str, tmp_path: Path) -> None:
+    extra = {
+        "qdrant_image": image,
+        "qdrant_vpc_id": "vpc-1",
+        "qdrant_subnet_ids": ["subnet-1"],
+        "qdrant_secret_arn": SECRET,
+    }
+    result = _preflight("qdrant", extra, tmp_path)
+    assert result.returncode != 0
+    assert f"qdrant_image={image} must pin" in result.stdout
+
+
+def test_qdrant_pinned_image_passes(tmp_path: Path) -> None:
+    extra = {
+        "qdrant_image": "qdrant/qdrant:v1.13.4",
+        "qdrant_vpc_id": "vpc-1",
+        "qdrant_subnet_ids": ["subnet-1"],
+        "qdrant_secret_arn": SECRET,
+    }
+    assert _preflight("qdrant", extra, tmp_path).returncode == 0
