@@ -16,7 +16,7 @@ define with_env
 if [ "$(ENV)" = local ]; then $(LOCALENV) up >/dev/null && set -a && eval "$$($(LOCALENV) env)" && set +a; fi; $(1)
 endef
 
-.PHONY: help setup lock up down deploy plan destroy release status logs redrive lambda-package bench-chatbot bench-noop test lint clean
+.PHONY: help setup lock up down deploy plan destroy release status logs redrive demo send-mail lambda-package bench-chatbot bench-noop test lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -63,6 +63,14 @@ logs: setup ## Recent log lines of SERVICE (an ECS service or `chatbot`) in ENV
 
 redrive: setup ## Replay the chatbot's failure-queue messages (each mail still processed at most once)
 	@$(call with_env,$(BIN)/python tools/ops.py redrive --env $(ENV))
+
+demo send-mail: ENV := local
+demo: setup up ## Deploy local, then one mail through SMTP -> S3 -> Lambda handler -> backend, and a concurrent redelivery
+	@$(PLAYBOOK) playbooks/site.yml $(ARGS)
+	@$(call with_env,$(BIN)/python tools/demo.py)
+
+send-mail: setup ## One more mail: make send-mail FROM=a@b.c SUBJECT=Hi BODY=Hello [TO=x@chat.csee.tech] [SPAM=1]
+	@$(call with_env,$(BIN)/python tools/send_mail.py $(if $(FROM),--from "$(FROM)") $(if $(TO),--to "$(TO)") $(if $(SUBJECT),--subject "$(SUBJECT)") $(if $(BODY),--body "$(BODY)") $(if $(SPAM),--spam))
 
 lambda-package: setup ## Build build/mediamind_chatbot.zip deterministically (prints sha256 and CodeSha256)
 	$(BIN)/python tools/package_lambda.py
