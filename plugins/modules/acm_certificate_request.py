@@ -10,11 +10,11 @@ short_description: Request a DNS-validated ACM certificate, report its validatio
 description:
   - Ensures an ACM-issued certificate for O(domain_name) and O(subject_alternative_names) exists, validated by
     DNS, and returns the CNAME records that prove control of each name; or deletes it.
-  - Idempotent: a certificate is ours when its C(Name) tag is O(name), its domain is O(domain_name) and its
+  - Idempotent. A certificate is ours when its C(Name) tag is O(name), its domain is O(domain_name) and its
     names are exactly the wanted ones, and its status is C(PENDING_VALIDATION) or C(ISSUED). Such a certificate
     is reused (tags updated in place); otherwise a new one is requested. Failed, timed-out, revoked or expired
     certificates are never reused.
-  - With O(certificate_arn) the module adopts an existing certificate: it only describes it (no request, no
+  - With O(certificate_arn) the module adopts an existing certificate; it only describes it (no request, no
     tag change) and with O(state=absent) deletes exactly that certificate.
   - Written because community.aws.acm_certificate only imports certificates. Follows amazon.aws' ec2_vpc_igw.
 options:

@@ -83,7 +83,7 @@ options:
     description:
       - What to do with O(auth_token) on an existing group. V(never) leaves the group's token alone.
       - V(rotate) adds O(auth_token) next to the current one (both accepted).
-        It reports a change every time it is used: pass it for one run only.
+        It reports a change every time it is used, so pass it for one run only.
       - V(set) makes O(auth_token) the only one (after a V(rotate), once every client uses the new token).
     type: str
     choices: [never, rotate, set]

@@ -9,7 +9,7 @@ module: rds_db_instance
 short_description: Manage an RDS DB instance whose master password RDS keeps in Secrets Manager
 description:
   - Creates, modifies or deletes a single RDS DB instance with C(ManageMasterUserPassword), which
-    C(amazon.aws.rds_instance) 10.x cannot send. Nobody handles the master password: RDS generates it,
+    C(amazon.aws.rds_instance) 10.x cannot send. Nobody handles the master password; RDS generates it,
     stores it in a Secrets Manager secret whose ARN the module returns, and rotates it.
   - Describes the instance once and compares locally (pending modifications count as done);
     supports check mode and diff.
