@@ -196,7 +196,10 @@ def gone() -> list[str]:
     ecs, iam, logs, ec2 = client("ecs"), client("iam"), client("logs"), client("ec2")
     errors = []
     for name in (API, SCHED):
-        svcs = ecs.describe_services(cluster=CLUSTER, services=[name])["services"]
+        try:
+            svcs = ecs.describe_services(cluster=CLUSTER, services=[name])["services"]
+        except ecs.exceptions.ClusterNotFoundException:
+            svcs = []  # a clean slate: no cluster, so no service either
         if any(s["status"] == "ACTIVE" for s in svcs):
             errors.append(f"{name}: service still active")
         if ecs.list_task_definitions(familyPrefix=name, status="ACTIVE")["taskDefinitionArns"]:
