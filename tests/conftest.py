@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,48 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 import localenv  # noqa: E402
+
+
+def _worker_offset() -> int:
+    """0, 10, 20, ... per pytest-xdist worker, so each worker's private emulators get their own ports."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return 10 * int(worker[2:]) if worker[2:].isdigit() else 0
+
+
+def stack_env(settings: localenv.Settings) -> dict[str, str]:
+    """Everything a subprocess needs to use that emulator (tools/playbook.sh, molecule, boto3)."""
+    return {
+        **localenv.env_vars(settings),
+        "MOTO_PORT": str(settings.moto_port),
+        "REDIS_PORT": str(settings.redis_port),
+        "MM_LOCAL_DIR": str(settings.state_dir),
+    }
+
+
+@contextlib.contextmanager
+def private_stack(name: str, moto_port: int) -> Iterator[localenv.Settings]:
+    """A moto server + TLS Redis of its own, for tests that deploy the platform's fixed names
+    (the bucket, the receipt rule set, the function) and must not meet `make deploy`'s stack."""
+    offset = _worker_offset()
+    settings = localenv.Settings(
+        state_dir=(ROOT / ".local" / "stacks" / f"{name}-{offset}").resolve(),
+        moto_port=moto_port + offset,
+        redis_port=moto_port + 1300 + offset,
+    )
+    env = {
+        **os.environ,
+        "MOTO_PORT": str(settings.moto_port),
+        "REDIS_PORT": str(settings.redis_port),
+        "MM_LOCAL_DIR": str(settings.state_dir),
+    }
+    tool = [sys.executable, str(ROOT / "tools" / "localenv.py")]
+    result = subprocess.run([*tool, "up"], env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"private emulator {name} did not start: {result.stderr.strip()}")
+    try:
+        yield settings
+    finally:
+        subprocess.run([*tool, "down"], env=env, capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +88,7 @@ def deployed_local(local_stack: localenv.Settings) -> dict:
         result = subprocess.run(
             # -vvv: the secret-leak test scans this very log for vault values.
             [str(ROOT / "tools" / "playbook.sh"), "local", "playbooks/site.yml", "-vvv"],
+            env={**os.environ, **stack_env(local_stack)},
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -52,6 +98,4 @@ def deployed_local(local_stack: localenv.Settings) -> dict:
     if result.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-40:])
         pytest.fail(f"site.yml failed on inventories/local (full log: {log}):\n{tail}")
-    import json  # noqa: PLC0415
-
     return json.loads((ROOT / "outputs" / "local.json").read_text())
