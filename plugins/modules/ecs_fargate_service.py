@@ -11,7 +11,7 @@ description:
   - Ensures that a Fargate service exists in O(cluster) with the given task definition, desired count,
     network configuration, load balancers, health-check grace period and deployment configuration
     (circuit breaker, minimum healthy / maximum percent), or that it does not exist.
-  - Describes the service once and compares locally. Only settings the API returns are compared: the
+  - Describes the service once and compares locally. Only settings the API returns are compared; the
     local emulator omits C(deploymentConfiguration) and C(healthCheckGracePeriodSeconds) from
     C(DescribeServices), so there those are sent on create and on every update but a difference in them
     alone is not detected. The request actually sent (or, in check mode, that would be sent) is returned

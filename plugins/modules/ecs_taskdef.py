@@ -56,7 +56,7 @@ options:
     elements: dict
     default: []
   runtime_platform:
-    description: C(runtimePlatform) in the API shape, e.g. C({cpuArchitecture: X86_64, operatingSystemFamily: LINUX}).
+    description: C(runtimePlatform) in the API shape, for example C(cpuArchitecture=X86_64) and C(operatingSystemFamily=LINUX).
     type: dict
   keep_current_image:
     description: Keep each container's image from the latest ACTIVE revision (see description).
@@ -94,7 +94,7 @@ EXAMPLES = r"""
           - {name: QUEUE_NAME, value: mediamind}
         secrets:
           - name: REDIS_URL
-            valueFrom: arn:aws:secretsmanager:eu-central-1:123456789012:secret:mediamind/app-env-AbCdEf:REDIS_URL::
+            valueFrom: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mediamind/app-env-AbCdEf:REDIS_URL::"
 """
 
 RETURN = r"""

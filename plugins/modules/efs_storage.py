@@ -13,8 +13,8 @@ description:
     optionally one access point with a POSIX user and a root directory; or that none of it exists.
   - Written because community.aws.efs has no check mode and no access points. Describes once,
     compares locally, supports check mode and returns a diff.
-  - Encryption, performance mode and the access point's POSIX user/root directory cannot change in
-    place: the module fails on such a difference rather than replace storage that holds data.
+  - Encryption, performance mode and the access point POSIX user or root directory cannot change in
+    place, so the module fails on such a difference rather than replace storage that holds data.
 options:
   name:
     description: Creation token and Name tag of the file system.

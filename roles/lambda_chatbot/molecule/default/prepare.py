@@ -7,6 +7,7 @@ for when tools/package_lambda.py is not there. Writes their ids to
 <ephemeral dir>/prerequisites.json for converge/verify/destroy. Idempotent.
 """
 
+import contextlib
 import io
 import json
 import sys
@@ -28,22 +29,17 @@ NAME = "molecule-lambda-chatbot"
 BUCKET = "molecule-chatbot-mail"
 
 
-
 def destroy() -> None:
     """Remove what this script made (a no-op on a clean emulator)."""
     for key in ("api_key", "redis_url"):
-        try:
+        with contextlib.suppress(sm.exceptions.ResourceNotFoundException):
             sm.delete_secret(SecretId=f"molecule/chatbot/{key}", ForceDeleteWithoutRecovery=True)
-        except sm.exceptions.ResourceNotFoundException:
-            pass
     if BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
         for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
             s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
         s3.delete_bucket(Bucket=BUCKET)
-    try:
+    with contextlib.suppress(sqs.exceptions.QueueDoesNotExist):
         sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="molecule-foreign-queue")["QueueUrl"])
-    except sqs.exceptions.QueueDoesNotExist:
-        pass
     for vpc in ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])["Vpcs"]:
         for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]:
             ec2.delete_subnet(SubnetId=subnet["SubnetId"])
