@@ -8,6 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PLAYBOOK := tools/playbook.sh $(ENV)
 LOCALENV := $(BIN)/python tools/localenv.py
+# Two workers on a 2-core machine: test folders and Molecule scenarios run side by
+# side, each on one worker (tests/conftest.py groups them), private emulators per worker.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 # Runs $(1) with the local emulator's endpoint and credentials when ENV=local;

@@ -99,3 +99,20 @@ def deployed_local(local_stack: localenv.Settings) -> dict:
         tail = "\n".join(log.read_text().splitlines()[-40:])
         pytest.fail(f"site.yml failed on inventories/local (full log: {log}):\n{tail}")
     return json.loads((ROOT / "outputs" / "local.json").read_text())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n N --dist loadgroup`: each test folder (or root file) runs on one worker, in
+    order, because its tests share fixtures and names; each Molecule scenario is a group of its own
+    (every worker has a private emulator for them); the tests that read the deployed stack share one
+    worker and so one deploy."""
+    for item in items:
+        relative = item.path.relative_to(ROOT / "tests")
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        if relative.name == "test_molecule.py" and "role" in params:
+            group = f"molecule-{params['role']}"
+        elif "deployed_local" in getattr(item, "fixturenames", ()):
+            group = "deployed"
+        else:
+            group = relative.parts[0] if len(relative.parts) > 1 else relative.stem
+        item.add_marker(pytest.mark.xdist_group(name=group))

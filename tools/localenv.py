@@ -14,6 +14,7 @@ Every failure is one line on stderr and exit code 1, never a traceback.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
@@ -424,6 +425,13 @@ def redis_up(settings: Settings) -> str:
 
 def up(settings: Settings) -> list[str]:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    # Concurrent `up`s (test workers, two shells) take turns: the second finds the first's servers.
+    with (settings.state_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _up_locked(settings)
+
+
+def _up_locked(settings: Settings) -> list[str]:
     started_moto = _recorded_pid(settings, "moto", MOTO_MARKER) is None
     lines = [moto_up(settings)]
     try:
