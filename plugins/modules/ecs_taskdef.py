@@ -56,7 +56,7 @@ options:
     elements: dict
     default: []
   runtime_platform:
-    description: C(runtimePlatform) in the API shape, for example C(cpuArchitecture=X86_64) and C(operatingSystemFamily=LINUX).
+    description: C(runtimePlatform) in the API shape, for example C(cpuArchitecture=X86_64).
     type: dict
   keep_current_image:
     description: Keep each container's image from the latest ACTIVE revision (see description).
