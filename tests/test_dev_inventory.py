@@ -1,0 +1,74 @@
+"""inventories/dev runs its services on a platform another inventory built.
+
+The converged local stack stands in for production's platform: the dev
+inventory, pointed at the emulator, finds the network, load balancer, cluster,
+registries and Redis by name (playbooks/platform_lookup.yml), converges only its
+two services and its own secret, builds no platform component, and a second run
+reports changed=0.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+from conftest import stack_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run_dev(local_stack, tmp_path: Path) -> str:
+    overrides = {
+        # The emulator instead of the real account; the local vault's values.
+        "mediamind_aws_module_defaults": {
+            "region": "eu-central-1",
+            "endpoint_url": local_stack.endpoint_url,
+            "access_key": "testing",
+            "secret_key": "testing",
+        },
+        "mediamind_platform_redis_secret_name": "mediamind/local/redis",
+        "secrets_files_dir": str(ROOT / "inventories/local/.secrets"),
+        "secrets_recovery_window_days": 0,
+        "vault_chatbot_api_key": "dev-test-key-not-secret",
+    }
+    extra = tmp_path / "dev-on-emulator.yml"
+    extra.write_text(yaml.safe_dump(overrides))
+    result = subprocess.run(
+        [
+            str(ROOT / ".venv/bin/ansible-playbook"),
+            "-i",
+            "inventories/dev",
+            "--vault-password-file",
+            "inventories/local/vault-password.txt",
+            "playbooks/site.yml",
+            "-e",
+            f"@{extra}",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **stack_env(local_stack), "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    return result.stdout
+
+
+def _recap(output: str) -> dict[str, int]:
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+
+
+def test_dev_converges_on_the_shared_platform(deployed_local, local_stack, tmp_path) -> None:
+    first = _run_dev(local_stack, tmp_path)
+    hosts = set(_recap(first))
+    assert hosts == {"mediamind-platform", "mediamind-service-dev", "mediamind-scheduler-dev"}
+    # No platform component ran: only the lookup, the dev secret and the summary.
+    for role in ("vpc : Create", "alb : Create", "rds :", "elasticache :", "lambda_chatbot :", "ecs_cluster :"):
+        assert f"TASK [{role}" not in first, f"dev ran a platform task ({role})"
+    second = _run_dev(local_stack, tmp_path)
+    assert set(_recap(second).values()) == {0}, second[-3000:]
+    (ROOT / "outputs" / "dev.json").unlink(missing_ok=True)
