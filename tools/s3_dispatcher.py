@@ -21,11 +21,21 @@ Docker), so this plays S3's part, reading what the lambda_chatbot role deployed:
    moment from N threads, each thread being one warm "container" with its own handler
    pipeline (``mediamind_chatbot.handler.build_pipeline``: its own Redis and API clients).
    Dedup in Redis must turn them into one backend call.
+5. Lambda's asynchronous invocation, opt-in (``lambda_async=True`` / ``--async``): a copy
+   whose handler raises is retried ``MaximumRetryAttempts`` times (the function's event
+   invoke config, default 2) after ``retry_delays`` (Lambda waits about 1 and 2 minutes;
+   tests pass fractions of a second), keeping its request id; after the last failure an
+   AWS-shaped ``RetriesExhausted`` record (``requestPayload`` = the event) is sent to the
+   config's ``DestinationConfig.OnFailure`` SQS queue, where ``make redrive`` finds it.
+   :meth:`Dispatcher.deliver_burst` delivers many objects' events through ``concurrency``
+   container threads (each copy one async invocation; retries wait off-thread), for the
+   load test.
 
 Command line (Ctrl-C stops it; one JSON line per delivery with the handler's outcome)::
 
     python tools/s3_dispatcher.py --bucket eutop-mediamind
     python tools/s3_dispatcher.py --bucket eutop-mediamind --redeliver 2 --set API_HOST=http://127.0.0.1:8088
+    python tools/s3_dispatcher.py --bucket eutop-mediamind --async --retry-delays 1,2
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import hashlib
 import itertools
 import json
 import os
+import queue
 import sys
 import threading
 import time
@@ -51,6 +62,9 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_SRC = ROOT / "lambda_src"
 PUT_EVENT = "s3:ObjectCreated:Put"
+# Lambda's defaults for asynchronous invocation: 2 retries, about 1 then 2 minutes apart.
+DEFAULT_RETRY_ATTEMPTS = 2
+DEFAULT_RETRY_DELAYS = (60.0, 120.0)
 
 
 def _log(stream: Any, event: str, **fields: Any) -> None:
@@ -146,6 +160,34 @@ class LocalContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def failure_record(
+    function_arn: str, event: dict[str, Any], request_id: str, invoke_count: int, exc: BaseException
+) -> dict[str, Any]:
+    """The record Lambda sends to an on-failure destination when retries are exhausted."""
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "version": "1.0",
+        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": f"{function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": invoke_count,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": []},
+    }
+
+
+@dataclass(frozen=True)
+class InvokeConfig:
+    """The parts of the function's event invoke config the async semantics use."""
+
+    max_retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
+    on_failure_queue_url: str | None = None
+
+
 @dataclass
 class Delivery:
     key: str
@@ -153,6 +195,32 @@ class Delivery:
     attempt: int
     result: Any = None
     error: str | None = None
+    # With lambda_async: invocations made (1 + retries) and whether the failure record was sent.
+    invocations: int = 1
+    sent_to_failure_queue: bool = False
+
+    def outcomes(self) -> list[str]:
+        if not isinstance(self.result, dict):
+            return []
+        return [o.get("outcome", "") for o in self.result.get("outcomes", [])]
+
+
+@dataclass
+class Invocation:
+    """One asynchronous invocation of :meth:`Dispatcher.deliver_burst` (one copy of one event)."""
+
+    key: str
+    function_arn: str
+    revision: str
+    copy: int
+    event: dict[str, Any]
+    request_id: str = field(default_factory=lambda: hashlib.sha1(os.urandom(8), usedforsecurity=False).hexdigest())
+    attempts: int = 0
+    first_start: float | None = None  # time.monotonic() of the first attempt
+    settled: float | None = None  # when it returned or its failure record was sent
+    result: Any = None
+    errors: list[str] = field(default_factory=list)
+    sent_to_failure_queue: bool = False
 
     def outcomes(self) -> list[str]:
         if not isinstance(self.result, dict):
@@ -170,10 +238,16 @@ class Dispatcher:
     out: Any = sys.stdout
     # Tests may replace the invoker: (function_configuration, env) -> callable(event, context).
     make_invoker: Callable[[dict[str, Any], dict[str, str]], Callable[[Any, Any], Any]] | None = None
+    # Lambda async invocation semantics (retries, on-failure destination); off: one attempt.
+    lambda_async: bool = False
+    retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
+    sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
         self.s3 = aws_client("s3")
         self.lam = aws_client("lambda")
+        self.sqs = aws_client("sqs")
+        self.failure_records: list[dict[str, Any]] = []
         self.region = self.s3.meta.region_name
         self.seen: set[tuple[str, str]] = set()
         self.deliveries: list[Delivery] = []
@@ -236,6 +310,47 @@ class Dispatcher:
                 containers[name] = handler.build_pipeline(env).handle
         return containers[name], int(config.get("Timeout", 60))
 
+    def invoke_config(self, function_arn: str) -> InvokeConfig:
+        """MaximumRetryAttempts and the OnFailure SQS queue from the function's event invoke config."""
+        try:
+            config = self.lam.get_function_event_invoke_config(FunctionName=function_arn)
+        except self.lam.exceptions.ResourceNotFoundException:
+            return InvokeConfig()
+        destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination") or ""
+        url = None
+        if destination.startswith("arn:aws:sqs:"):
+            _, _, _, _, account, name = destination.split(":", 5)
+            url = self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        elif destination:
+            _log(self.out, "destination_unsupported", function=function_arn, destination=destination)
+        return InvokeConfig(int(config.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS)), url)
+
+    def retry_delay(self, retry: int) -> float:
+        """Seconds before retry number `retry` (1-based); the last delay repeats."""
+        if not self.retry_delays:
+            return 0.0
+        return self.retry_delays[min(retry, len(self.retry_delays)) - 1]
+
+    def send_failure(
+        self,
+        function_arn: str,
+        settings: InvokeConfig,
+        event: dict[str, Any],
+        *,
+        request_id: str,
+        count: int,
+        exc: BaseException,
+    ) -> bool:
+        """Send the RetriesExhausted record to the on-failure queue (False: no destination)."""
+        record = failure_record(function_arn, event, request_id, count, exc)
+        with self._lock:
+            self.failure_records.append(record)
+        if settings.on_failure_queue_url is None:
+            _log(self.out, "dropped", function=function_arn, request_id=request_id, reason="no on-failure destination")
+            return False
+        self.sqs.send_message(QueueUrl=settings.on_failure_queue_url, MessageBody=json.dumps(record))
+        return True
+
     # ------------------------------------------------------------------ delivery
 
     def _deliver_once(
@@ -246,10 +361,29 @@ class Dispatcher:
         try:
             invoke, timeout = self._invoker(target.function_arn, revision)
             barrier.wait(timeout=30)  # every copy enters the handler at the same moment
-            delivery.result = invoke(event, LocalContext(delivery.function, timeout))
-        except Exception as exc:  # noqa: BLE001 - Lambda would retry; we report it
+        except Exception as exc:  # noqa: BLE001 - reported as this delivery's error
             delivery.error = f"{type(exc).__name__}: {exc}"
-        return delivery
+            return delivery
+        settings = self.invoke_config(target.function_arn) if self.lambda_async else None
+        request_id = hashlib.sha1(os.urandom(8), usedforsecurity=False).hexdigest()
+        while True:
+            context = LocalContext(delivery.function, timeout)
+            context.aws_request_id = request_id  # Lambda keeps the request id across retries
+            try:
+                delivery.result = invoke(event, context)
+                delivery.error = None
+                return delivery
+            except Exception as exc:  # noqa: BLE001 - Lambda would retry; we report it
+                delivery.error = f"{type(exc).__name__}: {exc}"
+                if settings is None:
+                    return delivery
+                if delivery.invocations > settings.max_retry_attempts:
+                    delivery.sent_to_failure_queue = self.send_failure(
+                        target.function_arn, settings, event, request_id=request_id, count=delivery.invocations, exc=exc
+                    )
+                    return delivery
+            self.sleep(self.retry_delay(delivery.invocations))
+            delivery.invocations += 1
 
     def deliver(self, obj: dict[str, Any], targets: Iterable[LambdaTarget] | None = None) -> list[Delivery]:
         """Deliver the events of one new object to every matching configuration, `redeliver` times."""
@@ -286,6 +420,95 @@ class Dispatcher:
         with self._lock:
             self.deliveries.extend(results)
         return results
+
+    def _burst_invocations(
+        self, objs: Iterable[dict[str, Any]], copies: int
+    ) -> tuple[list[Invocation], dict[str, InvokeConfig]]:
+        """Every copy of every matching event, copies of one event next to each other."""
+        targets = self.targets()
+        revisions = {t.function_arn: self.revision(t.function_arn) for t in targets}
+        settings = {arn: self.invoke_config(arn) for arn in revisions}
+        invocations: list[Invocation] = []
+        for obj in objs:
+            for target in targets:
+                if not target.wants(PUT_EVENT, obj["Key"]):
+                    continue
+                event = s3_event(self.bucket, obj, target, self.region, next(self._sequencer))
+                arn = target.function_arn
+                invocations.extend(Invocation(obj["Key"], arn, revisions[arn], n + 1, event) for n in range(copies))
+        return invocations, settings
+
+    def deliver_burst(
+        self, objs: Iterable[dict[str, Any]], concurrency: int = 8, copies: int | None = None
+    ) -> list[Invocation]:
+        """Deliver every object's event `copies` times as async invocations on `concurrency` containers.
+
+        The copies of one event are queued next to each other, so they usually run at the same
+        time on two containers.  A failed attempt is re-queued after its retry delay (the
+        container is free meanwhile); the last failure sends the on-failure record.  Returns
+        when every invocation settled.  Uses Lambda async semantics whatever ``lambda_async``
+        says: a burst without retries is not what S3 does.
+        """
+        copies = copies or self.redeliver
+        invocations, settings = self._burst_invocations(objs, copies)
+        work: queue.Queue[Invocation | None] = queue.Queue()
+        for invocation in invocations:
+            work.put(invocation)
+        unsettled = [len(invocations)]
+        done = threading.Event()
+        if not invocations:
+            return invocations
+
+        def settle(invocation: Invocation) -> None:
+            invocation.settled = time.monotonic()
+            with self._lock:
+                unsettled[0] -= 1
+                if unsettled[0] == 0:
+                    done.set()
+
+        def container() -> None:
+            while (invocation := work.get()) is not None:
+                invocation.attempts += 1
+                if invocation.first_start is None:
+                    invocation.first_start = time.monotonic()
+                try:
+                    # An init failure (bad configuration) is an attempt that failed, as in Lambda.
+                    invoke, timeout = self._invoker(invocation.function_arn, invocation.revision)
+                    context = LocalContext(invocation.function_arn.rsplit(":", 1)[-1], timeout)
+                    context.aws_request_id = invocation.request_id
+                    invocation.result = invoke(invocation.event, context)
+                except Exception as exc:  # noqa: BLE001 - Lambda retries, then the destination
+                    invocation.errors.append(f"{type(exc).__name__}: {exc}")
+                    config = settings[invocation.function_arn]
+                    if invocation.attempts <= config.max_retry_attempts:
+                        timer = threading.Timer(self.retry_delay(invocation.attempts), work.put, (invocation,))
+                        timer.daemon = True
+                        timer.start()
+                        continue
+                    try:
+                        invocation.sent_to_failure_queue = self.send_failure(
+                            invocation.function_arn,
+                            config,
+                            invocation.event,
+                            request_id=invocation.request_id,
+                            count=invocation.attempts,
+                            exc=exc,
+                        )
+                    except Exception as send_exc:  # noqa: BLE001 - Lambda would drop it too; reported
+                        invocation.errors.append(f"on-failure send failed: {send_exc}")
+                settle(invocation)
+
+        threads = [
+            threading.Thread(target=container, name=f"burst-container-{n}", daemon=True) for n in range(concurrency)
+        ]
+        for thread in threads:
+            thread.start()
+        done.wait()
+        for _ in threads:
+            work.put(None)
+        for thread in threads:
+            thread.join()
+        return invocations
 
     def baseline(self) -> None:
         """Remember what is already in the bucket: those objects are not new events."""
@@ -349,6 +572,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
     parser.add_argument("--from-start", action="store_true", help="treat objects already there as new")
     parser.add_argument("--once", action="store_true", help="poll once and exit (with --from-start: a replay)")
+    parser.add_argument(
+        "--async",
+        dest="lambda_async",
+        action="store_true",
+        help="Lambda async semantics: retry failed invocations, then send them to the on-failure queue",
+    )
+    parser.add_argument(
+        "--retry-delays", default="60,120", help="seconds before each async retry, comma-separated (default 60,120)"
+    )
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting")
     args = parser.parse_args(argv)
     if args.redeliver < 1:
@@ -356,7 +588,17 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("AWS_ENDPOINT_URL"):
         print("error: AWS_ENDPOINT_URL is not set: run `make up` and eval its env first", file=sys.stderr)
         return 1
-    dispatcher = Dispatcher(bucket=args.bucket, redeliver=args.redeliver, overrides=_pairs(args.set))
+    try:
+        delays = tuple(float(d) for d in args.retry_delays.split(",") if d.strip())
+    except ValueError:
+        parser.error("--retry-delays must be comma-separated seconds")
+    dispatcher = Dispatcher(
+        bucket=args.bucket,
+        redeliver=args.redeliver,
+        overrides=_pairs(args.set),
+        lambda_async=args.lambda_async,
+        retry_delays=delays,
+    )
     try:
         targets = dispatcher.targets()
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback
