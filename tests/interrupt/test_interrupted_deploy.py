@@ -1,0 +1,304 @@
+"""Interrupted deploys converge: site.yml killed (SIGKILL, like a cancelled CI job) right after a
+chosen task, with resources half-made, then re-run to completion, builds exactly the stack one
+uninterrupted run builds (no duplicate VPC, NAT gateway, load balancer, rule, task definition or
+service), and a further run reports changed=0.
+
+Runs on an emulator of its own (ports 5121/6421): the reference stack is deployed first, read
+(`snapshot`), the emulator is reset (`/moto-api/reset`), then the interrupted sequence runs.
+Two interruption points in one sequence, each re-run meeting the previous one's leftovers:
+  1. alb: the load balancer and its listeners exist; its attributes, SNI certificates and
+     listener rules do not (the services' plays never ran).
+  2. ecs_service: one service's task definition is registered (others mid-flight on other
+     forks); no service exists yet.
+Four deploys in all (two partial): ~6-9 minutes on a loaded 2-core machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import boto3
+import pytest
+from conftest import private_stack, stack_env
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+HERE = Path(__file__).resolve().parent
+OUTPUTS = ROOT / "outputs" / "local.json"
+
+# Substrings of task names (as ansible prints them: "role : task").
+INTERRUPTIONS = [
+    "alb : Ensure the internet-facing load balancer and its two listeners",
+    "ecs_service : Ensure the task definition",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def _deploy(settings, log: Path, interrupt_after: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **stack_env(settings)}
+    if interrupt_after:
+        env.update(
+            ANSIBLE_CALLBACK_PLUGINS=str(HERE / "callback_plugins"),
+            ANSIBLE_CALLBACKS_ENABLED="interrupt_after",
+            INTERRUPT_AFTER_TASK=interrupt_after,
+            INTERRUPT_MARKER=str(log.with_suffix(".killed")),
+        )
+    with log.open("w") as out:
+        result = subprocess.run(
+            [str(ROOT / "tools" / "playbook.sh"), "local", "playbooks/site.yml"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+            timeout=1200,
+        )
+    result.stdout = log.read_text()
+    return result
+
+
+def _recap(output: str) -> dict[str, int]:
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+
+
+def _tag(tags: list[dict] | None, key: str = "Name") -> str:
+    return next((t["Value"] for t in tags or [] if t["Key"] == key), "")
+
+
+def snapshot(endpoint: str) -> dict:
+    """The emulator's state without ids: names, counts, shapes. Lists are sorted, so a duplicate
+    shows as a repeated entry."""
+    kw = {
+        "endpoint_url": endpoint,
+        "region_name": "eu-central-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    c = lambda name: boto3.client(name, **kw)  # noqa: E731
+    ec2, elbv2, ecs, iam = c("ec2"), c("elbv2"), c("ecs"), c("iam")
+    snap: dict = {}
+
+    vpcs = ec2.describe_vpcs()["Vpcs"]
+    vpc_name = {v["VpcId"]: _tag(v.get("Tags")) or "(unnamed)" for v in vpcs}
+    snap["vpcs"] = sorted((vpc_name[v["VpcId"]], v["CidrBlock"]) for v in vpcs if not v.get("IsDefault"))
+    subnets = ec2.describe_subnets()["Subnets"]
+    subnet_name = {s["SubnetId"]: _tag(s.get("Tags")) for s in subnets}
+    snap["subnets"] = sorted(
+        (vpc_name[s["VpcId"]], _tag(s.get("Tags")), s["CidrBlock"], s["AvailabilityZone"])
+        for s in subnets
+        if not s.get("DefaultForAz")
+    )
+    igws = ec2.describe_internet_gateways()["InternetGateways"]
+    igw_ids = {g["InternetGatewayId"] for g in igws}
+    snap["internet_gateways"] = sorted(
+        (_tag(g.get("Tags")), sorted(vpc_name.get(a["VpcId"], "?") for a in g.get("Attachments", []))) for g in igws
+    )
+    nats = [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] not in ("deleted", "deleting")]
+    nat_ids = {n["NatGatewayId"] for n in nats}
+    snap["nat_gateways"] = sorted((_tag(n.get("Tags")), subnet_name.get(n["SubnetId"], "?")) for n in nats)
+    snap["elastic_ips"] = sorted(_tag(a.get("Tags")) for a in ec2.describe_addresses()["Addresses"])
+
+    def _target(route: dict) -> str:
+        if route.get("GatewayId") in igw_ids:
+            return "igw"
+        if route.get("NatGatewayId") in nat_ids:
+            return "nat"
+        for key in ("GatewayId", "NatGatewayId", "VpcPeeringConnectionId", "TransitGatewayId"):
+            if route.get(key):
+                return route[key].split("-")[0] if route[key] != "local" else "local"
+        return "?"
+
+    snap["route_tables"] = sorted(
+        (
+            vpc_name[rt["VpcId"]],
+            _tag(rt.get("Tags")),
+            any(a.get("Main") for a in rt.get("Associations", [])),
+            sorted(subnet_name.get(a["SubnetId"], "?") for a in rt.get("Associations", []) if a.get("SubnetId")),
+            sorted(
+                (r.get("DestinationCidrBlock") or r.get("DestinationPrefixListId", "pl"), _target(r))
+                for r in rt.get("Routes", [])
+            ),
+        )
+        for rt in ec2.describe_route_tables()["RouteTables"]
+        if vpc_name.get(rt["VpcId"], "(unnamed)") != "(unnamed)" or not rt.get("Associations")
+    )
+    snap["vpc_endpoints"] = sorted(
+        (vpc_name.get(e["VpcId"], "?"), e["ServiceName"], e["VpcEndpointType"])
+        for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
+        if e["State"].lower() not in ("deleted", "deleting")
+    )
+    groups = ec2.describe_security_groups()["SecurityGroups"]
+    group_name = {g["GroupId"]: g["GroupName"] for g in groups}
+    snap["security_groups"] = sorted(
+        (
+            vpc_name.get(g["VpcId"], "?"),
+            g["GroupName"],
+            sorted(
+                (
+                    p.get("IpProtocol"),
+                    p.get("FromPort"),
+                    p.get("ToPort"),
+                    sorted(r["CidrIp"] for r in p.get("IpRanges", [])),
+                    sorted(group_name.get(u["GroupId"], "?") for u in p.get("UserIdGroupPairs", [])),
+                )
+                for p in g.get("IpPermissions", [])
+            ),
+        )
+        for g in groups
+        if g["GroupName"] != "default"
+    )
+
+    lbs = elbv2.describe_load_balancers()["LoadBalancers"]
+    snap["load_balancers"] = sorted((lb["LoadBalancerName"], lb["Scheme"], lb["Type"]) for lb in lbs)
+    tgs = elbv2.describe_target_groups()["TargetGroups"]
+    tg_name = {t["TargetGroupArn"]: t["TargetGroupName"] for t in tgs}
+    snap["target_groups"] = sorted((t["TargetGroupName"], t["Protocol"], t["Port"], t["TargetType"]) for t in tgs)
+    listeners, rules, attributes = [], [], []
+    for lb in lbs:
+        attrs = elbv2.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]
+        attributes.append((lb["LoadBalancerName"], sorted((a["Key"], a["Value"]) for a in attrs)))
+        for li in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+            certs = elbv2.describe_listener_certificates(ListenerArn=li["ListenerArn"])["Certificates"]
+            listeners.append((lb["LoadBalancerName"], li["Protocol"], li["Port"], len(certs)))
+            for r in elbv2.describe_rules(ListenerArn=li["ListenerArn"])["Rules"]:
+                rules.append(
+                    (
+                        lb["LoadBalancerName"],
+                        li["Port"],
+                        r["Priority"],
+                        repr(sorted(repr(sorted(cond.items())) for cond in r.get("Conditions", []))),
+                        sorted((a["Type"], tg_name.get(a.get("TargetGroupArn", ""), "")) for a in r.get("Actions", [])),
+                    )
+                )
+    snap["listeners"], snap["listener_rules"], snap["lb_attributes"] = sorted(listeners), sorted(rules), attributes
+
+    clusters = ecs.list_clusters()["clusterArns"]
+    snap["ecs_clusters"] = sorted(a.split("/")[-1] for a in clusters)
+    services = []
+    for cluster in clusters:
+        for arn in ecs.list_services(cluster=cluster)["serviceArns"]:
+            for s in ecs.describe_services(cluster=cluster, services=[arn])["services"]:
+                if s["status"] != "INACTIVE":
+                    family = s["taskDefinition"].split("/")[-1].split(":")[0]
+                    services.append((cluster.split("/")[-1], s["serviceName"], s["status"], family))
+    snap["ecs_services"] = sorted(services)
+    families = Counter(
+        arn.split("/")[-1].split(":")[0] for arn in ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"]
+    )
+    snap["ecs_task_definition_revisions"] = sorted(families.items())
+
+    scaling = c("application-autoscaling")
+    snap["scalable_targets"] = sorted(
+        t["ResourceId"] for t in scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    )
+    snap["scaling_policies"] = sorted(
+        (p["ResourceId"], p["PolicyName"])
+        for p in scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+    )
+
+    roles = []
+    for role in iam.list_roles()["Roles"]:
+        name = role["RoleName"]
+        inline = sorted(iam.list_role_policies(RoleName=name)["PolicyNames"])
+        attached = sorted(p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"])
+        roles.append((name, inline, attached))
+    snap["iam_roles"] = sorted(roles)
+    snap["iam_policies"] = sorted(p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"])
+
+    snap["log_groups"] = sorted(
+        (g["logGroupName"], g.get("retentionInDays")) for g in c("logs").describe_log_groups()["logGroups"]
+    )
+    snap["secrets"] = sorted(s["Name"] for s in c("secretsmanager").list_secrets()["SecretList"])
+    snap["buckets"] = sorted(b["Name"] for b in c("s3").list_buckets()["Buckets"])
+    snap["queues"] = sorted(u.rsplit("/", 1)[-1] for u in c("sqs").list_queues().get("QueueUrls", []))
+    snap["lambda_functions"] = sorted(f["FunctionName"] for f in c("lambda").list_functions()["Functions"])
+    snap["ecr_repositories"] = sorted(r["repositoryName"] for r in c("ecr").describe_repositories()["repositories"])
+    snap["certificates"] = sorted(s["DomainName"] for s in c("acm").list_certificates()["CertificateSummaryList"])
+    rds = c("rds")
+    snap["db_instances"] = sorted(d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"])
+    snap["db_subnet_groups"] = sorted(g["DBSubnetGroupName"] for g in rds.describe_db_subnet_groups()["DBSubnetGroups"])
+    cache = c("elasticache")
+    snap["cache_replication_groups"] = sorted(
+        g["ReplicationGroupId"] for g in cache.describe_replication_groups()["ReplicationGroups"]
+    )
+    snap["cache_subnet_groups"] = sorted(
+        g["CacheSubnetGroupName"] for g in cache.describe_cache_subnet_groups()["CacheSubnetGroups"]
+    )
+    efs = c("efs")
+    snap["file_systems"] = sorted(f.get("Name", "") for f in efs.describe_file_systems()["FileSystems"])
+    snap["efs_access_points"] = sorted(
+        (a.get("Name", ""), a["RootDirectory"].get("Path", "")) for a in efs.describe_access_points()["AccessPoints"]
+    )
+    ses = c("ses")
+    rule_sets = []
+    for rs in ses.list_receipt_rule_sets().get("RuleSets", []):
+        described = ses.describe_receipt_rule_set(RuleSetName=rs["Name"])
+        rule_sets.append((rs["Name"], sorted(r["Name"] for r in described.get("Rules", []))))
+    snap["ses_rule_sets"] = sorted(rule_sets)
+    active = ses.describe_active_receipt_rule_set().get("Metadata", {})
+    snap["ses_active_rule_set"] = active.get("Name", "")
+    snap["ses_identities"] = sorted(ses.list_identities()["Identities"])
+    return snap
+
+
+def _count(snap: dict, key: str, name: str, index: int = 0) -> int:
+    return sum(1 for entry in snap[key] if (entry[index] if isinstance(entry, tuple) else entry) == name)
+
+
+def test_interrupted_deploys_converge_to_the_uninterrupted_stack(tmp_path: Path) -> None:
+    saved_outputs = OUTPUTS.read_bytes() if OUTPUTS.exists() else None
+    try:
+        with private_stack("interrupt", 5121) as settings:
+            logs = settings.log_dir
+            logs.mkdir(parents=True, exist_ok=True)
+
+            reference_run = _deploy(settings, logs / "reference.log")
+            assert reference_run.returncode == 0, reference_run.stdout[-4000:]
+            reference = snapshot(settings.endpoint_url)
+
+            request = urllib.request.Request(f"{settings.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+            urllib.request.urlopen(request, timeout=30).close()  # noqa: S310  # nosec B310 - local emulator
+            assert snapshot(settings.endpoint_url)["vpcs"] == [], "the emulator did not reset"
+
+            for number, task in enumerate(INTERRUPTIONS, start=1):
+                log = logs / f"interrupted-{number}.log"
+                run = _deploy(settings, log, interrupt_after=task)
+                assert log.with_suffix(".killed").exists(), f"never reached {task!r}:\n{run.stdout[-3000:]}"
+                assert run.returncode == -9, f"not killed after {task!r} (rc {run.returncode})"
+                # The forks' workers outlive their parent by at most the task they were running.
+                time.sleep(5)
+
+            rerun = _deploy(settings, logs / "rerun.log")
+            assert rerun.returncode == 0, rerun.stdout[-4000:]
+            settled = _deploy(settings, logs / "settled.log")
+            assert settled.returncode == 0, settled.stdout[-4000:]
+            recap = _recap(settled.stdout)
+            assert recap, settled.stdout[-3000:]
+            assert set(recap.values()) == {0}, f"third run changed something: {recap}\n{settled.stdout[-3000:]}"
+
+            converged = snapshot(settings.endpoint_url)
+    finally:
+        # site.yml writes outputs/local.json: the shared stack's file must survive this test.
+        if saved_outputs is not None:
+            OUTPUTS.write_bytes(saved_outputs)
+
+    differing = {k: (reference[k], converged[k]) for k in reference if reference[k] != converged[k]}
+    assert not differing, f"interrupted+rerun differs from the uninterrupted run: {differing}"
+    # No duplicates, named explicitly (the comparison above covers them, this says what matters).
+    assert _count(converged, "vpcs", "mediamind") == 1, converged["vpcs"]
+    assert len(converged["load_balancers"]) == 1, converged["load_balancers"]
+    assert len(converged["nat_gateways"]) == len(reference["nat_gateways"]) >= 1
+    assert len(converged["elastic_ips"]) == len(reference["elastic_ips"])
+    assert len(converged["internet_gateways"]) == 1, converged["internet_gateways"]
+    for key in ("ecs_services", "security_groups", "target_groups", "iam_roles", "certificates"):
+        names = [entry[1] if key in ("ecs_services", "security_groups") else entry for entry in converged[key]]
+        names = [n[0] if isinstance(n, tuple) else n for n in names]
+        assert len(names) == len(set(names)), f"duplicate {key}: {names}"
+    priorities = [(r[1], r[2]) for r in converged["listener_rules"]]
+    assert len(priorities) == len(set(priorities)), converged["listener_rules"]
