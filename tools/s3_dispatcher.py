@@ -445,15 +445,18 @@ class Dispatcher:
 
         The copies of one event are queued next to each other, so they usually run at the same
         time on two containers.  A failed attempt is re-queued after its retry delay (the
-        container is free meanwhile); the last failure sends the on-failure record.  Returns
+        container is free meanwhile) ahead of the events not yet started, so a retry runs at
+        about its delay, not behind the whole backlog; the last failure sends the on-failure record.  Returns
         when every invocation settled.  Uses Lambda async semantics whatever ``lambda_async``
         says: a burst without retries is not what S3 does.
         """
         copies = copies or self.redeliver
         invocations, settings = self._burst_invocations(objs, copies)
-        work: queue.Queue[Invocation | None] = queue.Queue()
+        # (priority, sequence, invocation): due retries 0, new events 1, the stop signal 2.
+        work: queue.PriorityQueue[tuple[int, int, Invocation | None]] = queue.PriorityQueue()
+        order = itertools.count()
         for invocation in invocations:
-            work.put(invocation)
+            work.put((1, next(order), invocation))
         unsettled = [len(invocations)]
         done = threading.Event()
         if not invocations:
@@ -467,7 +470,7 @@ class Dispatcher:
                     done.set()
 
         def container() -> None:
-            while (invocation := work.get()) is not None:
+            while (invocation := work.get()[2]) is not None:
                 invocation.attempts += 1
                 if invocation.first_start is None:
                     invocation.first_start = time.monotonic()
@@ -481,7 +484,8 @@ class Dispatcher:
                     invocation.errors.append(f"{type(exc).__name__}: {exc}")
                     config = settings[invocation.function_arn]
                     if invocation.attempts <= config.max_retry_attempts:
-                        timer = threading.Timer(self.retry_delay(invocation.attempts), work.put, (invocation,))
+                        retry = (0, next(order), invocation)
+                        timer = threading.Timer(self.retry_delay(invocation.attempts), work.put, (retry,))
                         timer.daemon = True
                         timer.start()
                         continue
@@ -505,7 +509,7 @@ class Dispatcher:
             thread.start()
         done.wait()
         for _ in threads:
-            work.put(None)
+            work.put((2, next(order), None))
         for thread in threads:
             thread.join()
         return invocations
