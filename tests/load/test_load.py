@@ -1,7 +1,7 @@
 """The chatbot under load and faults (issue 7, item 5): partition invariants, no timing assertions.
 
-Runs benchmarks/chatbot_load.py's scenario on a private emulator + TLS Redis (ports 5111 and
-6411, shifted per xdist worker): MM_LOAD_MAILS distinct mails (default 1,000), every event
+Runs benchmarks/chatbot_load.py's scenario on a private emulator + TLS Redis (ports 5600 and
+6900, shifted per xdist worker): MM_LOAD_MAILS distinct mails (default 1,000), every event
 delivered twice by 8 container threads with Lambda async retries and the on-failure queue,
 the backend stand-in failing 10 % with 500, the real Redis restarted once mid-burst.  The
 figures go to .local/stacks/load-*/logs/chatbot_load.md (the committed ones come from
@@ -26,6 +26,8 @@ import chatbot_load  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
+# Clear of the other private stacks (molecule 5300, interrupt 5121, e2e 5400; +10 per xdist worker).
+LOAD_MOTO_PORT = 5600
 MAILS = int(os.environ.get("MM_LOAD_MAILS", str(chatbot_load.DEFAULT_MAILS)))
 KNOBS = {
     "mails": MAILS,
@@ -41,7 +43,7 @@ KNOBS = {
 
 @pytest.fixture(scope="module")
 def load_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[chatbot_load.LoadResult]:
-    with private_stack("load", 5111) as settings:
+    with private_stack("load", LOAD_MOTO_PORT) as settings:
         saved = dict(os.environ)
         os.environ.update(stack_env(settings))
         try:
