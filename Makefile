@@ -19,7 +19,7 @@ define with_env
 if [ "$(ENV)" = local ]; then $(LOCALENV) up >/dev/null && set -a && eval "$$($(LOCALENV) env)" && set +a; fi; $(1)
 endef
 
-.PHONY: help setup lock up down deploy plan destroy release status logs redrive demo send-mail lambda-package bench-chatbot bench-noop test lint clean
+.PHONY: help setup lock up down deploy plan destroy release status logs redrive demo send-mail test-load bench-load lambda-package bench-chatbot bench-noop test lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -74,6 +74,12 @@ demo: setup up ## Deploy local, then one mail through SMTP -> S3 -> Lambda handl
 
 send-mail: setup ## One more mail: make send-mail FROM=a@b.c SUBJECT=Hi BODY=Hello [TO=x@chat.csee.tech] [SPAM=1]
 	@$(call with_env,$(BIN)/python tools/send_mail.py $(if $(FROM),--from "$(FROM)") $(if $(TO),--to "$(TO)") $(if $(SUBJECT),--subject "$(SUBJECT)") $(if $(BODY),--body "$(BODY)") $(if $(SPAM),--spam))
+
+test-load: setup ## The chatbot under load and faults alone: 1,000 mails (MM_LOAD_MAILS=N), ~2 min; part of make test too
+	$(BIN)/pytest tests/load -q
+
+bench-load: setup ## Load + fault figures (writes benchmarks/results/chatbot_load.md)
+	$(BIN)/python benchmarks/chatbot_load.py $(ARGS)
 
 lambda-package: setup ## Build build/mediamind_chatbot.zip deterministically (prints sha256 and CodeSha256)
 	$(BIN)/python tools/package_lambda.py
