@@ -10,7 +10,7 @@ Two interruption points in one sequence, each re-run meeting the previous one's 
      listener rules do not (the services' plays never ran).
   2. ecs_service: one service's task definition is registered (others mid-flight on other
      forks); no service exists yet.
-Four deploys in all (two partial): ~6-9 minutes on a loaded 2-core machine.
+Four deploys in all (two partial): 16 minutes on the shared 2-core machine at load 7 (an idle one: ~8).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import re
 import subprocess
 import time
 import urllib.request
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -65,6 +66,30 @@ def _deploy(settings, log: Path, interrupt_after: str | None = None) -> subproce
 
 def _recap(output: str) -> dict[str, int]:
     return {m[0]: int(m[1]) for m in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+
+
+def _changed_tasks(output: str) -> set[str]:
+    """Names of the tasks that reported `changed` on some host."""
+    changed, task = set(), ""
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line[len("TASK [") : line.rindex("]")]
+        elif line.startswith("changed: ["):
+            changed.add(task)
+    return changed
+
+
+def _summary_diff(before: str, after: str) -> list[tuple[str, str]]:
+    """The lines of the summary play's output that differ, queue URLs' ports and ids aside."""
+
+    def block(output: str) -> list[str]:
+        start = output.rindex("TASK [Show the summary]")
+        return output[start : output.index("PLAY RECAP", start)].splitlines()
+
+    return [(a.strip(), b.strip()) for a, b in zip(block(before), block(after), strict=False) if a != b]
+
+
+_KNOWN_SUMMARY_DIFF_KEY = "queue_url:"
 
 
 def _tag(tags: list[dict] | None, key: str = "Name") -> str:
@@ -278,10 +303,6 @@ def test_interrupted_deploys_converge_to_the_uninterrupted_stack(tmp_path: Path)
             assert rerun.returncode == 0, rerun.stdout[-4000:]
             settled = _deploy(settings, logs / "settled.log")
             assert settled.returncode == 0, settled.stdout[-4000:]
-            recap = _recap(settled.stdout)
-            assert recap, settled.stdout[-3000:]
-            assert set(recap.values()) == {0}, f"third run changed something: {recap}\n{settled.stdout[-3000:]}"
-
             converged = snapshot(settings.endpoint_url)
     finally:
         # site.yml writes outputs/local.json: the shared stack's file must survive this test.
@@ -302,3 +323,18 @@ def test_interrupted_deploys_converge_to_the_uninterrupted_stack(tmp_path: Path)
         assert len(names) == len(set(names)), f"duplicate {key}: {names}"
     priorities = [(r[1], r[2]) for r in converged["listener_rules"]]
     assert len(priorities) == len(set(priorities)), converged["listener_rules"]
+
+    # The run after the completing one changes nothing.
+    recap = _recap(settled.stdout)
+    assert recap, settled.stdout[-3000:]
+    changed = _changed_tasks(settled.stdout)
+    diff = _summary_diff(rerun.stdout, settled.stdout)
+    known = bool(diff) and all(a == "queue_url: null" and b.startswith(_KNOWN_SUMMARY_DIFF_KEY) for a, b in diff)
+    if changed == {"Write the outputs file"} and known:
+        # Known, not caused by the interruption: community.aws.sqs_queue returns queue_url: null when
+        # it creates the queue (sqs_queue.py fills result["queue_url"] before create_queue), so
+        # lambda_chatbot_outputs.queue_url goes null -> URL on the run after the queue's creation and
+        # outputs/<env>.json is rewritten once. Any fresh stack's second run shows it.
+        warnings.warn("outputs file rewritten: lambda_chatbot queue_url null on creation", stacklevel=1)
+    else:
+        assert set(recap.values()) == {0}, f"third run changed {sorted(changed)}: {recap}"
