@@ -1,13 +1,15 @@
 """No secret value leaks: not in a -vvv deploy log, not in outputs/, not in any
 ECS task definition's `environment`, not in any Lambda environment variable.
 
-The known values are every string in the local inventory's vault-encrypted
-files (vault.yml and the secrets JSON files) plus the local Redis password.
+The known values are the secret values of the local inventory's vault-encrypted
+files (every vault_* variable, and the keys of the secrets JSON files that hold
+keys, passwords, tokens or credentialed URLs) plus the local Redis password.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,21 @@ LOCAL = ROOT / "inventories" / "local"
 MIN_SECRET_LEN = 8
 
 
-def _leaves(value: Any) -> list[str]:
+# Keys whose values are secrets. vault.yml holds nothing else (every vault_* is one); the
+# application documents also carry plain settings (DB_HOST, S3_BUCKET, ...) that may and do
+# appear in outputs and task definitions.
+SECRET_KEY = re.compile(r"^vault_|KEY|SECRET|PASSWORD|TOKEN|_URL$", re.IGNORECASE)
+PLAIN_URL = re.compile(r"^https?://[^@]*$")  # a URL without credentials is a setting
+
+
+def _leaves(value: Any, key: str = "") -> list[str]:
     if isinstance(value, dict):
-        return [leaf for item in value.values() for leaf in _leaves(item)]
+        return [leaf for k, item in value.items() for leaf in _leaves(item, str(k))]
     if isinstance(value, list):
-        return [leaf for item in value for leaf in _leaves(item)]
-    return [str(value)] if isinstance(value, str) else []
+        return [leaf for item in value for leaf in _leaves(item, key)]
+    if isinstance(value, str) and SECRET_KEY.search(key) and not PLAIN_URL.match(value):
+        return [value]
+    return []
 
 
 @pytest.fixture(scope="module")
