@@ -15,7 +15,7 @@ from typing import Any
 from ansible.module_utils.mediamind_aws import aws_retry
 
 # Values the ECS API fills in when they were not sent: treated as "not set" on both sides.
-_EMPTY = (None, [], {}, "")
+_EMPTY: tuple[Any, ...] = (None, [], {}, "")
 _CONTAINER_DEFAULTS = {"cpu": 0, "essential": True}
 
 

@@ -143,8 +143,9 @@ def summary(db: dict[str, Any]) -> dict[str, Any]:
 def wanted(params: dict[str, Any]) -> dict[str, Any]:
     result = {key: params.get(key) for key in (*MODIFIABLE, *CREATE_ONLY)}
     for key in ("vpc_security_group_ids", "enable_cloudwatch_logs_exports"):
-        if result[key] is not None:
-            result[key] = sorted(result[key])
+        value = result[key]
+        if value is not None:
+            result[key] = sorted(value)
     return result
 
 

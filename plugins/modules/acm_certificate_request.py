@@ -201,6 +201,7 @@ class CertificateManager:
             current = self._describe(self.params["certificate_arn"])
             if current is None:
                 self.module.fail_json(msg=f"Certificate {self.params['certificate_arn']} does not exist")
+                raise AssertionError  # unreachable: fail_json exits (tells type checkers so)
             return self._result(current, self._maybe_wait(current))
         existing = self._ours(REUSABLE_STATUSES)
         wanted_tags = {**(self.params["tags"] or {}), "Name": self.params["name"]}

@@ -301,7 +301,7 @@ class EfsManager:
                 if not self.module.check_mode:
                     self.client.delete_mount_target(MountTargetId=existing["mount_target_id"])
         if created and not self.module.check_mode:
-            self._wait_mount_targets(fs_id, lambda ts: all(t["LifeCycleState"] == "available" for t in ts))
+            self._wait_mount_targets(str(fs_id), lambda ts: all(t["LifeCycleState"] == "available" for t in ts))
             for entry in result.values():
                 entry["state"] = "available"
         after["mount_targets"] = result

@@ -166,6 +166,7 @@ class SecureBucketManager:
             return None
         except (BotoCoreError, ClientError) as exc:  # pylint: disable=duplicate-except
             self.module.fail_json_aws(exc, msg=f"{operation} failed for bucket {self.name}")
+            raise  # unreachable: fail_json_aws exits (tells type checkers so)
 
     def exists(self) -> bool:
         try:
@@ -175,6 +176,7 @@ class SecureBucketManager:
             return False
         except (BotoCoreError, ClientError) as exc:  # pylint: disable=duplicate-except
             self.module.fail_json_aws(exc, msg=f"cannot read bucket {self.name}")
+            raise  # unreachable: fail_json_aws exits (tells type checkers so)
 
     def describe(self) -> dict[str, Any]:
         """Every managed setting, read once, in canonical form."""
@@ -320,7 +322,7 @@ class SecureBucketManager:
                     # e.g. a bucket policy denying s3:DeleteObject: say so before delete_bucket fails vaguely.
                     first = result["Errors"][0]
                     reason = f"{first.get('Code')} {first.get('Message')}"
-                    self.module.fail_json(msg=f"cannot delete {first.get('Key')} from {self.name}: {reason}")
+                    self.module.fail_json(msg=f"cannot delete {first.get('Key')} from {self.name}: {reason}")  # nosec B608
 
     def ensure_absent(self) -> dict[str, Any]:
         current = self.describe()

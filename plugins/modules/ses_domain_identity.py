@@ -132,6 +132,7 @@ class DomainIdentityManager:
             return getattr(self.client, operation)(aws_retry=True, **kwargs)
         except (BotoCoreError, ClientError) as exc:
             self.module.fail_json_aws(exc, msg=f"{operation} failed for {self.domain}")
+            raise  # unreachable: fail_json_aws exits (tells type checkers so)
 
     def ensure_present(self) -> dict[str, Any]:
         before = self.describe()
