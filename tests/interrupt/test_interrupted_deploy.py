@@ -43,6 +43,7 @@ pytestmark = pytest.mark.slow
 
 def _deploy(settings, log: Path, interrupt_after: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, **stack_env(settings)}
+    log.with_suffix(".killed").unlink(missing_ok=True)  # a previous session's marker proves nothing
     if interrupt_after:
         env.update(
             ANSIBLE_CALLBACK_PLUGINS=str(HERE / "callback_plugins"),
