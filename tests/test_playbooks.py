@@ -53,6 +53,12 @@ def _site(*extra: str) -> subprocess.CompletedProcess[str]:
         ('{"mediamind_ecr_repositories": "mediamind"}', "mediamind_ecr_repositories"),
         ('{"mediamind_aws_module_defaults": {"region": "eu-central-1", "endpoin_url": "x"}}', "endpoin_url"),
         ('{"mediamind_inbound_prefix": "inbound"}', "mediamind_inbound_prefix"),
+        # Role inputs, checked against each role's argument_specs before any AWS call.
+        ('{"vpc_nat_mdoe": "single"}', "vpc_nat_mdoe"),
+        ('{"vpc_nat_mode": "sometimes"}', "vpc_nat_mode"),
+        ('{"alb_rules": "x"}', "alb_rules"),
+        ('{"ecs_service_cpu": "lots"}', "ecs_service_cpu"),
+        ('{"rds_backup_retention_days": "a week"}', "rds_backup_retention_days"),
     ],
 )
 def test_bad_environment_values_stop_at_validation(override: str, named: str) -> None:
