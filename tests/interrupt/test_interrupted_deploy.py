@@ -147,7 +147,7 @@ def snapshot(endpoint: str) -> dict:
             any(a.get("Main") for a in rt.get("Associations", [])),
             sorted(subnet_name.get(a["SubnetId"], "?") for a in rt.get("Associations", []) if a.get("SubnetId")),
             sorted(
-                (r.get("DestinationCidrBlock") or r.get("DestinationPrefixListId", "pl"), _target(r))
+                (r.get("DestinationCidrBlock") or "prefix-list", _target(r))  # pl- ids are per emulator
                 for r in rt.get("Routes", [])
             ),
         )
@@ -240,7 +240,9 @@ def snapshot(endpoint: str) -> dict:
     snap["log_groups"] = sorted(
         (g["logGroupName"], g.get("retentionInDays")) for g in c("logs").describe_log_groups()["logGroups"]
     )
-    snap["secrets"] = sorted(s["Name"] for s in c("secretsmanager").list_secrets()["SecretList"])
+    snap["secrets"] = sorted(  # RDS's managed secret is named rds!db-<random uuid>
+        re.sub(r"^rds!db-.*", "rds!db-*", s["Name"]) for s in c("secretsmanager").list_secrets()["SecretList"]
+    )
     snap["buckets"] = sorted(b["Name"] for b in c("s3").list_buckets()["Buckets"])
     snap["queues"] = sorted(u.rsplit("/", 1)[-1] for u in c("sqs").list_queues().get("QueueUrls", []))
     snap["lambda_functions"] = sorted(f["FunctionName"] for f in c("lambda").list_functions()["Functions"])
