@@ -242,7 +242,10 @@ def moto_up(settings: Settings) -> str:
         [str(exe), "-H", HOST, "-p", str(settings.moto_port)],
         # moto reports this many running tasks for every ECS service (default 0, which would leave
         # every deployment IN_PROGRESS forever); the local inventory runs one task per service.
-        env={"MOTO_ECS_SERVICE_RUNNING": "1"},
+        # ACM: moto marks a DNS-validated certificate ISSUED this many seconds after the request
+        # (default 60); 0 stands in for DNS records that already exist, so one deploy converges
+        # instead of a second one reporting the status change.
+        env={"MOTO_ECS_SERVICE_RUNNING": "1", "MOTO_ACM_VALIDATION_WAIT": "0"},
     )
     try:
         _wait(lambda: _moto_ready(settings), "moto server", pid, settings.log_dir / "moto.log")
