@@ -76,7 +76,7 @@ def main() -> None:
     run({})  # converge first: the measured runs must have nothing to do
     with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as cfg:
         cfg.write(STOCK_CFG.format(root=ROOT))
-    configs = {"project": {}, "stock": {"ANSIBLE_CONFIG": cfg.name}}
+    configs = {"project": {}, "stock": {"MM_ANSIBLE_CONFIG": cfg.name}}
     times: dict[str, list[float]] = {name: [] for name in configs}
     managed = 0
     for _ in range(args.runs):

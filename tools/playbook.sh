@@ -36,5 +36,6 @@ else
     || die "inventories/${env_name}/group_vars/all/vault.yml is missing: create it from vault.yml.example and encrypt it"
 fi
 
-export ANSIBLE_CONFIG="$PWD/ansible.cfg"
+# MM_ANSIBLE_CONFIG: another config for the same run (benchmarks compare settings side by side).
+export ANSIBLE_CONFIG="${MM_ANSIBLE_CONFIG:-$PWD/ansible.cfg}"
 exec .venv/bin/ansible-playbook -i "inventories/${env_name}" "${vault_args[@]}" "$playbook" "$@"
