@@ -107,3 +107,11 @@ def test_qdrant_pinned_image_passes(tmp_path: Path) -> None:
         "qdrant_secret_arn": SECRET,
     }
     assert _preflight("qdrant", extra, tmp_path).returncode == 0
+
+
+def test_every_broken_rule_is_named_in_one_run(tmp_path: Path) -> None:
+    extra = dict(BASE, ecs_service_cpu=256, ecs_service_memory=4096, ecs_service_environment={"DB_PASSWORD": "x"})
+    result = _preflight("ecs_service", extra, tmp_path)
+    assert result.returncode != 0
+    assert "ecs_service_cpu=256 / ecs_service_memory=4096 is not a Fargate size" in " ".join(result.stdout.split())
+    assert "ecs_service_environment has DB_PASSWORD" in result.stdout
