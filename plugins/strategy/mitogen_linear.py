@@ -1,26 +1,43 @@
 """Ansible's linear strategy run through Mitogen, found on the project's plugin path.
 
 Every host here is managed from this machine (connection local), so a task's
-cost is mostly starting a Python interpreter and importing boto3/botocore
-again.  Mitogen keeps one interpreter per host for the whole run and runs each
-module in it.  The playbooks are unchanged: the stock `linear` strategy still
-runs them (benchmarks/noop_converge.py measures both side by side).
+cost is mostly starting a Python interpreter, importing boto3/botocore and
+parsing botocore's service models again.  Mitogen keeps one interpreter per
+host for the whole run and runs each module in it.  The playbooks are
+unchanged: the stock `linear` strategy still runs them
+(benchmarks/noop_converge.py measures both side by side).
 
-One change to Mitogen's planning: it forks a fresh child for every module that
-imports module_utils from outside ansible-core (every amazon.aws/community.aws
-module and ours), because two roles could each ship an
-`ansible.module_utils.<name>` of their own and the second would see the first's
-in a shared interpreter.  Here the only such files are the collections'
-(namespaced `ansible_collections.*`) and plugins/module_utils (names of our
-own), so nothing can shadow anything: the modules run in the host's
-interpreter, which has boto3 imported already.  Asynchronous tasks and
-`mitogen_task_isolation: fork` still fork.
+Two changes to Mitogen's planning, both for modules that import module_utils
+from outside ansible-core (every amazon.aws/community.aws module, and ours):
+
+- Mitogen forks a fresh child for each of them, because two roles could each
+  ship an `ansible.module_utils.<name>` of their own and the second would see
+  the first's in a shared interpreter.  Here the only such files are the
+  collections' (namespaced `ansible_collections.*`) and plugins/module_utils
+  (names of our own), so nothing can shadow anything: the modules run in the
+  host's interpreter, which has boto3 imported already.  Asynchronous tasks
+  and `mitogen_task_isolation: fork` still fork.
+- Each AWS module also imports plugins/module_utils/mediamind_botocore_cache.py
+  first, so all sessions in that interpreter share one parsed copy of
+  botocore's models.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 from ansible_mitogen.planner import NewStylePlanner
 from ansible_mitogen.plugins.strategy.mitogen_linear import StrategyModule
 
 __all__ = ["StrategyModule"]
+
+_CACHE = (
+    "ansible.module_utils.mediamind_botocore_cache",
+    str((Path(__file__).resolve().parent.parent / "module_utils" / "mediamind_botocore_cache.py")),
+    False,
+)
+_AWS_COLLECTIONS = ("amazon.aws.", "community.aws.")
 
 
 def _should_fork(self: NewStylePlanner) -> bool:
@@ -31,4 +48,19 @@ def _should_fork(self: NewStylePlanner) -> bool:
     )
 
 
+_scan_module_map = NewStylePlanner.get_module_map
+
+
+def _get_module_map(self: NewStylePlanner) -> dict[str, Any]:
+    module_map: dict[str, Any] = _scan_module_map(self)
+    custom = module_map["custom"]
+    # The collections' modules import their module_utils from the virtualenv (no
+    # custom entries); ours bring plugins/module_utils: both talk to AWS.
+    if _CACHE not in custom and (custom or self._inv.module_name.startswith(_AWS_COLLECTIONS)):
+        # The runner imports the custom module_utils in this order: the cache first.
+        module_map = self._module_map = {**module_map, "custom": [_CACHE, *custom]}
+    return module_map
+
+
 NewStylePlanner.should_fork = _should_fork  # type: ignore[method-assign]
+NewStylePlanner.get_module_map = _get_module_map  # type: ignore[method-assign]
