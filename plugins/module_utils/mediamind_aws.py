@@ -1,12 +1,14 @@
 """Helpers shared by the project's own boto3 modules (plugins/modules).
 
 Keep AWS-specific logic in the module that owns it; put here only what two or
-more modules need: the retry policy, tag handling and the diff shape.
+more modules need: the retry policy, tag handling, waiting and the diff shape.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
@@ -33,6 +35,37 @@ def tag_changes(current: dict[str, str], wanted: dict[str, str], purge: bool) ->
     to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
     to_remove = [k for k in current if k not in wanted and not k.startswith("aws:")] if purge else []
     return to_set, to_remove
+
+
+@aws_retry
+def set_resource_tags(client, arn: str, to_set: dict[str, str], to_remove: list[str]) -> None:
+    """Apply tag_changes() through the ARN-based tag API RDS and ElastiCache share."""
+    if to_set:
+        client.add_tags_to_resource(ResourceName=arn, Tags=dict_to_tags(to_set))
+    if to_remove:
+        client.remove_tags_from_resource(ResourceName=arn, TagKeys=to_remove)
+
+
+Described = TypeVar("Described")
+
+
+def wait_until(
+    describe: Callable[[], Described],
+    done: Callable[[Described], bool],
+    timeout: float,
+    poll: float,
+    on_timeout: Callable[[Described], None],
+) -> Described:
+    """Describe every `poll` seconds until `done`; past `timeout`, on_timeout(last) (it fails the module)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = describe()
+        if done(current):
+            return current
+        if time.monotonic() > deadline:
+            on_timeout(current)
+            return current
+        time.sleep(poll)
 
 
 def make_diff(before: Any, after: Any) -> dict[str, Any]:

@@ -97,14 +97,6 @@ def delete_replication_group(client, request: dict[str, Any]) -> None:
     client.delete_replication_group(**request)
 
 
-@aws_retry
-def set_tags(client, arn: str, to_set: dict[str, str], to_remove: list[str]) -> None:
-    if to_set:
-        client.add_tags_to_resource(ResourceName=arn, Tags=dict_to_tags(to_set))
-    if to_remove:
-        client.remove_tags_from_resource(ResourceName=arn, TagKeys=to_remove)
-
-
 def _enabled(value: str | None) -> bool | None:
     """AutomaticFailover/MultiAZ come back as enabled|enabling|disabled|disabling."""
     if value is None:

@@ -76,14 +76,6 @@ def delete_db_instance(client, request: dict[str, Any]) -> None:
     client.delete_db_instance(**request)
 
 
-@aws_retry
-def set_tags(client, arn: str, to_set: dict[str, str], to_remove: list[str]) -> None:
-    if to_set:
-        client.add_tags_to_resource(ResourceName=arn, Tags=dict_to_tags(to_set))
-    if to_remove:
-        client.remove_tags_from_resource(ResourceName=arn, TagKeys=to_remove)
-
-
 def summary(db: dict[str, Any]) -> dict[str, Any]:
     """The instance's settings in the module's option names (pending values applied)."""
     endpoint = db.get("Endpoint") or {}

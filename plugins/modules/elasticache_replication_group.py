@@ -186,12 +186,11 @@ request:
 """
 
 import contextlib
-import time
 
 with contextlib.suppress(ImportError):  # a missing boto3 is reported by AnsibleAWSModule
     import botocore
 
-from ansible.module_utils.mediamind_aws import make_diff, tag_changes
+from ansible.module_utils.mediamind_aws import make_diff, set_resource_tags, tag_changes, wait_until
 from ansible.module_utils.mm_elasticache import (
     CREATE_ONLY,
     DELETING,
@@ -208,7 +207,6 @@ from ansible.module_utils.mm_elasticache import (
     modify_replication_group,
     modify_request,
     redact,
-    set_tags,
     summary,
     wanted,
 )
@@ -239,15 +237,17 @@ class ReplicationGroupManager:
         return current
 
     def _wait_for(self, done, what: str) -> None:
-        deadline = time.monotonic() + self.params["wait_timeout"]
-        while True:
-            self.group = describe_replication_group(self.client, self.group_id)
-            if done(self.group):
-                return
-            if time.monotonic() > deadline:
-                status = self.group.get("Status") if self.group else "gone"
-                self.module.fail_json(msg=f"Timed out waiting for {self.group_id} to be {what} (status {status})")
-            time.sleep(POLL_SECONDS)
+        def timed_out(current: dict | None) -> None:
+            status = current.get("Status") if current else "gone"
+            self.module.fail_json(msg=f"Timed out waiting for {self.group_id} to be {what} (status {status})")
+
+        self.group = wait_until(
+            lambda: describe_replication_group(self.client, self.group_id),
+            done,
+            timeout=self.params["wait_timeout"],
+            poll=POLL_SECONDS,
+            on_timeout=timed_out,
+        )
 
     def wait_available(self) -> None:
         self._wait_for(lambda g: g is not None and g.get("Status") in READY_STATUSES, "available")
@@ -337,7 +337,7 @@ class ReplicationGroupManager:
         if self.request:
             self._modify()
         if to_set or to_remove:
-            set_tags(self.client, self.group["ARN"], to_set, to_remove)
+            set_resource_tags(self.client, self.group["ARN"], to_set, to_remove)
         if params["wait"]:
             self.wait_available()
         return {"before": before, "after": after, "group": summary(self.group)}

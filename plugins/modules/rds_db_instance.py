@@ -187,12 +187,11 @@ request:
 """
 
 import contextlib
-import time
 
 with contextlib.suppress(ImportError):  # a missing boto3 is reported by AnsibleAWSModule
     import botocore
 
-from ansible.module_utils.mediamind_aws import make_diff, tag_changes
+from ansible.module_utils.mediamind_aws import make_diff, set_resource_tags, tag_changes, wait_until
 from ansible.module_utils.mm_rds import (
     CREATE_ONLY,
     DELETING,
@@ -206,7 +205,6 @@ from ansible.module_utils.mm_rds import (
     describe_db_instance,
     modify_db_instance,
     modify_request,
-    set_tags,
     summary,
     wanted,
 )
@@ -226,15 +224,17 @@ class DBInstanceManager:
         self.db = describe_db_instance(self.client, self.identifier)
 
     def _wait_for(self, done, what: str) -> None:
-        deadline = time.monotonic() + self.params["wait_timeout"]
-        while True:
-            self.db = describe_db_instance(self.client, self.identifier)
-            if done(self.db):
-                return
-            if time.monotonic() > deadline:
-                status = self.db.get("DBInstanceStatus") if self.db else "gone"
-                self.module.fail_json(msg=f"Timed out waiting for {self.identifier} to be {what} ({status})")
-            time.sleep(POLL_SECONDS)
+        def timed_out(current: dict | None) -> None:
+            status = current.get("DBInstanceStatus") if current else "gone"
+            self.module.fail_json(msg=f"Timed out waiting for {self.identifier} to be {what} ({status})")
+
+        self.db = wait_until(
+            lambda: describe_db_instance(self.client, self.identifier),
+            done,
+            timeout=self.params["wait_timeout"],
+            poll=POLL_SECONDS,
+            on_timeout=timed_out,
+        )
 
     def wait_available(self) -> None:
         self._wait_for(lambda db: db is not None and db.get("DBInstanceStatus") in READY_STATUSES, "available")
@@ -319,7 +319,7 @@ class DBInstanceManager:
                 self.wait_available()
             self.db = modify_db_instance(self.client, self.request)
         if to_set or to_remove:
-            set_tags(self.client, self.db["DBInstanceArn"], to_set, to_remove)
+            set_resource_tags(self.client, self.db["DBInstanceArn"], to_set, to_remove)
         if self.params["wait"]:
             self.wait_available()
         return {"before": before, "after": after, "db": summary(self.db)}

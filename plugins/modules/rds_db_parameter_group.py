@@ -70,12 +70,18 @@ import contextlib
 with contextlib.suppress(ImportError):  # a missing boto3 is reported by AnsibleAWSModule
     import botocore
 
-from ansible.module_utils.mediamind_aws import aws_retry, dict_to_tags, make_diff, tag_changes, tags_to_dict
+from ansible.module_utils.mediamind_aws import (
+    aws_retry,
+    dict_to_tags,
+    make_diff,
+    set_resource_tags,
+    tag_changes,
+    tags_to_dict,
+)
 from ansible.module_utils.mm_rds import (
     describe_parameter_group,
     describe_parameters,
     parameter_changes,
-    set_tags,
 )
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -137,7 +143,7 @@ class ParameterGroupManager:
                 aws_retry(self.client.modify_db_parameter_group)(
                     DBParameterGroupName=self.name, Parameters=updates[start : start + 20]
                 )
-        set_tags(self.client, self.group["DBParameterGroupArn"], to_set, to_remove)
+        set_resource_tags(self.client, self.group["DBParameterGroupArn"], to_set, to_remove)
         return before, after, after
 
     def ensure_absent(self) -> tuple[dict, dict, dict]:

@@ -34,7 +34,7 @@ __all__ = ["StrategyModule"]
 
 _CACHE = (
     "ansible.module_utils.mediamind_botocore_cache",
-    str((Path(__file__).resolve().parent.parent / "module_utils" / "mediamind_botocore_cache.py")),
+    str(Path(__file__).resolve().parent.parent / "module_utils" / "mediamind_botocore_cache.py"),
     False,
 )
 _AWS_COLLECTIONS = ("amazon.aws.", "community.aws.")
