@@ -19,7 +19,7 @@ define with_env
 if [ "$(ENV)" = local ]; then $(LOCALENV) up >/dev/null && set -a && eval "$$($(LOCALENV) env)" && set +a; fi; $(1)
 endef
 
-.PHONY: help setup lock up down deploy plan destroy release status logs redrive demo send-mail test-load bench-load lambda-package bench-chatbot bench-noop test lint clean
+.PHONY: help setup lock up down deploy plan destroy release status logs redrive diagram demo send-mail test-load bench-load lambda-package bench-chatbot bench-noop test lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -86,6 +86,13 @@ test-load: setup ## The chatbot under load and faults alone: 1,000 mails (MM_LOA
 
 bench-load: setup ## Load + fault figures (writes benchmarks/results/chatbot_load.md)
 	$(BIN)/python benchmarks/chatbot_load.py $(ARGS)
+
+diagram: setup ## Render ENV's architecture from its inventory (and outputs/ENV.json) to docs/architecture-ENV.svg
+	@command -v dot >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; } \
+	  || { echo "error: Graphviz's dot is missing: apt-get install graphviz" >&2; exit 1; }
+	$(PLAYBOOK) playbooks/diagram.yml
+	$(BIN)/python tools/diagram.py build/diagram-$(ENV).json --outputs outputs/$(ENV).json \
+	  --dot docs/architecture-$(ENV).dot --svg docs/architecture-$(ENV).svg
 
 lambda-package: setup ## Build build/mediamind_chatbot.zip deterministically (prints sha256 and CodeSha256)
 	$(BIN)/python tools/package_lambda.py
