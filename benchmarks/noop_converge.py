@@ -48,7 +48,7 @@ module_utils = {root}/plugins/module_utils
 
 
 def run(env_extra: dict[str, str]) -> tuple[float, float, dict]:
-    """Wall seconds, CPU seconds (user + system of the run's processes) and the json report."""
+    """Wall seconds, CPU seconds (user + system of the reaped ansible-playbook process tree) and the report."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
     env.update(env_extra)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -104,7 +104,8 @@ def main() -> None:
         "# No-op converge of inventories/local",
         "",
         f"Machine: {os.cpu_count()} cores, load average before the runs {load:.2f}; {args.runs} interleaved runs",
-        "per configuration, median shown. CPU = user + system seconds of all the run's processes.",
+        "per configuration, median shown. CPU = user + system seconds of the ansible-playbook process tree"
+        " (the emulator's not counted).",
         "",
         "| configuration | wall time (s) | CPU (s) | managed resources | s per resource |",
         "|---|---|---|---|---|",

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,13 +52,52 @@ def private_stack(name: str, moto_port: int) -> Iterator[localenv.Settings]:
         "MM_LOCAL_DIR": str(settings.state_dir),
     }
     tool = [sys.executable, str(ROOT / "tools" / "localenv.py")]
-    result = subprocess.run([*tool, "up"], env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run([*tool, "up"], env=env, capture_output=True, text=True, check=False, timeout=300)
     if result.returncode != 0:
         pytest.fail(f"private emulator {name} did not start: {result.stderr.strip()}")
     try:
         yield settings
     finally:
-        subprocess.run([*tool, "down"], env=env, capture_output=True, check=False)
+        subprocess.run([*tool, "down"], env=env, capture_output=True, check=False, timeout=120)
+
+
+def run_module(name: str, args: dict[str, Any], check: bool = False) -> dict[str, Any]:
+    """Run one module ad hoc against the emulator (AWS_ENDPOINT_URL); its json-callback result as a dict."""
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="json",
+    )
+    args = {
+        **args,
+        "endpoint_url": os.environ["AWS_ENDPOINT_URL"],
+        "region": "eu-central-1",
+        "access_key": "testing",
+        "secret_key": "testing",
+    }
+    argv = [
+        str(ROOT / ".venv" / "bin" / "ansible"),
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        f"ansible_python_interpreter={ROOT / '.venv' / 'bin' / 'python'}",
+        "-m",
+        name,
+        "-a",
+        json.dumps(args),
+    ]
+    if check:
+        argv += ["--check", "--diff"]
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+    try:
+        doc = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"{name}: no JSON result (rc {result.returncode}): {result.stdout[-2000:]} {result.stderr[-2000:]}")
+    return doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
 @pytest.fixture(scope="session")

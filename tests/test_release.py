@@ -4,47 +4,19 @@ failed tasks' stopped reasons."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest
+from conftest import run_module
 
-ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/mediamind"
 
 
-def _release(*args: str, check: bool = False) -> dict:
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-    )
-    cmd = [
-        str(ROOT / ".venv/bin/ansible"),
-        "localhost",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        f"ansible_python_interpreter={ROOT / '.venv/bin/python'}",
-        "-m",
-        "ecs_service_release",
-        "-a",
-        " ".join(args),
-    ]
-    if check:
-        cmd.append("--check")
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
-    plays = json.loads(out.stdout)["plays"]
-    return plays[0]["tasks"][0]["hosts"]["localhost"]
+def _release(check: bool = False, **args: str | int) -> dict:
+    return run_module("ecs_service_release", args, check=check)
 
 
 @pytest.fixture
@@ -108,11 +80,11 @@ def test_release_changes_only_the_image_and_is_idempotent(service) -> None:
     name = service["name"]
     before = _running(name)
 
-    dry = _release(f"cluster={name}", f"service={name}", "tag=v2", check=True)
+    dry = _release(cluster=name, service=name, tag="v2", check=True)
     assert dry["changed"] is True
     assert _running(name)["taskDefinitionArn"] == service["taskdef"], "check mode registered or deployed"
 
-    done = _release(f"cluster={name}", f"service={name}", "tag=v2", "poll_interval=1")
+    done = _release(cluster=name, service=name, tag="v2", poll_interval=1)
     assert done["outcome"] == "completed", done
     after = _running(name)
     assert after["revision"] == before["revision"] + 1
@@ -122,7 +94,7 @@ def test_release_changes_only_the_image_and_is_idempotent(service) -> None:
     for key in ("cpu", "memory", "networkMode", "requiresCompatibilities"):
         assert after[key] == before[key]
 
-    again = _release(f"cluster={name}", f"service={name}", "tag=v2")
+    again = _release(cluster=name, service=name, tag="v2")
     assert again["changed"] is False
     assert again["outcome"] == "unchanged"
 
@@ -146,7 +118,7 @@ def test_release_reports_the_circuit_breaker_rollback(service) -> None:
 
     breaker = threading.Thread(target=circuit_breaker)
     breaker.start()
-    result = _release(f"cluster={name}", f"service={name}", "tag=broken", "poll_interval=2")
+    result = _release(cluster=name, service=name, tag="broken", poll_interval=2)
     breaker.join()
     assert result["failed"] is True
     assert result["outcome"] == "rolled_back", result

@@ -188,6 +188,13 @@ class InvokeConfig:
     on_failure_queue_url: str | None = None
 
 
+def handler_outcomes(result: Any) -> list[str]:
+    """The per-record outcomes of a handler's return value (none when it raised or returned nothing)."""
+    if not isinstance(result, dict):
+        return []
+    return [o.get("outcome", "") for o in result.get("outcomes", [])]
+
+
 @dataclass
 class Delivery:
     key: str
@@ -200,9 +207,7 @@ class Delivery:
     sent_to_failure_queue: bool = False
 
     def outcomes(self) -> list[str]:
-        if not isinstance(self.result, dict):
-            return []
-        return [o.get("outcome", "") for o in self.result.get("outcomes", [])]
+        return handler_outcomes(self.result)
 
 
 @dataclass
@@ -223,9 +228,7 @@ class Invocation:
     sent_to_failure_queue: bool = False
 
     def outcomes(self) -> list[str]:
-        if not isinstance(self.result, dict):
-            return []
-        return [o.get("outcome", "") for o in self.result.get("outcomes", [])]
+        return handler_outcomes(self.result)
 
 
 @dataclass

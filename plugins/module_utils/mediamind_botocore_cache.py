@@ -22,10 +22,21 @@ except ImportError:  # the module itself reports a missing botocore
     botocore = None  # type: ignore[assignment]
 
 
+class _SearchPaths(list):
+    """boto3 appends its own data folder to the loader's search paths for every new session:
+    with one loader for all sessions, keep each folder once."""
+
+    def append(self, path: Any) -> None:
+        if path not in self:
+            super().append(path)
+
+
 def _install() -> None:
     session_class: Any = botocore.session.Session
     if getattr(session_class, "_mediamind_shared_loaders", None) is not None:
         return
+    if not callable(getattr(session_class, "_register_data_loader", None)):
+        return  # a botocore without the hook this relies on: every session keeps its own loader
     loaders: dict[str, Any] = {}
 
     def _register_data_loader(self: Any) -> None:
@@ -33,7 +44,9 @@ def _install() -> None:
             data_path = self.get_config_variable("data_path")
             key = data_path or ""
             if key not in loaders:
-                loaders[key] = botocore.loaders.create_loader(data_path)
+                loader = botocore.loaders.create_loader(data_path)
+                loader._search_paths = _SearchPaths(loader.search_paths)
+                loaders[key] = loader
             return loaders[key]
 
         self._components.lazy_register_component("data_loader", create)

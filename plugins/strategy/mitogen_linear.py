@@ -16,7 +16,11 @@ from outside ansible-core (every amazon.aws/community.aws module, and ours):
   collections' (namespaced `ansible_collections.*`) and plugins/module_utils
   (names of our own), so nothing can shadow anything: the modules run in the
   host's interpreter, which has boto3 imported already.  Asynchronous tasks
-  and `mitogen_task_isolation: fork` still fork.
+  and `mitogen_task_isolation: fork` still fork, and so does every task that
+  may wait (a `wait` argument, or one of our modules that polls): all local
+  hosts share one interpreter (Mitogen keys a local connection by its Python
+  alone), which runs one call at a time, so a wait there would hold up the
+  other hosts' tasks.
 - Each AWS module also imports plugins/module_utils/mediamind_botocore_cache.py
   first, so all sessions in that interpreter share one parsed copy of
   botocore's models.
@@ -38,13 +42,26 @@ _CACHE = (
     False,
 )
 _AWS_COLLECTIONS = ("amazon.aws.", "community.aws.")
+# Our modules that poll until AWS is done (their waits are not all behind a `wait` option).
+_POLLING_MODULES = frozenset(
+    {
+        "acm_certificate_request",
+        "ecs_service_release",
+        "efs_storage",
+        "elasticache_replication_group",
+        "rds_db_instance",
+    }
+)
 
 
 def _should_fork(self: NewStylePlanner) -> bool:
+    waits = self._inv.module_args.get("wait") in (True, "true", "True", "yes", 1)
     return bool(
         self._inv.wrap_async
         or self._inv.task_vars.get("mitogen_task_isolation") == "fork"
         or self._inv.module_name in self.ALWAYS_FORK_MODULES
+        or waits
+        or self._inv.module_name.rsplit(".", 1)[-1] in _POLLING_MODULES
     )
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import uuid
 import zipfile
 from pathlib import Path
@@ -21,47 +19,9 @@ from typing import Any
 
 import boto3
 import pytest
+from conftest import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_module(name: str, args: dict[str, Any], check: bool = False) -> dict[str, Any]:
-    """Run one of our modules with ansible's ad-hoc command; its result as a dict."""
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="json",
-    )
-    args = {
-        **args,
-        "endpoint_url": os.environ["AWS_ENDPOINT_URL"],
-        "region": "eu-central-1",
-        "access_key": "testing",
-        "secret_key": "testing",
-    }
-    argv = [
-        str(ROOT / ".venv" / "bin" / "ansible"),
-        "localhost",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        f"ansible_python_interpreter={ROOT / '.venv' / 'bin' / 'python'}",
-        "-m",
-        name,
-        "-a",
-        json.dumps(args),
-    ]
-    if check:
-        argv += ["--check", "--diff"]
-    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
-    try:
-        doc = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"{name}: no JSON result (rc {result.returncode}): {result.stdout[-2000:]} {result.stderr[-2000:]}")
-    return doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
 @pytest.fixture

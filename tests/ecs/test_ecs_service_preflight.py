@@ -64,6 +64,9 @@ def test_credential_like_environment_is_refused(environment: dict, culprit: str,
     result = _preflight("ecs_service", dict(BASE, ecs_service_environment=environment), tmp_path)
     assert result.returncode != 0
     assert f"ecs_service_environment has {culprit}" in result.stdout
+    # The message names the variable, never its value (one-letter values would match anything).
+    for value in (v for v in environment.values() if len(v) > 3):
+        assert value not in result.stdout + result.stderr
 
 
 def test_plain_settings_pass(tmp_path: Path) -> None:

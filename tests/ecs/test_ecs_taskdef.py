@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
 import sys
 import types
 import uuid
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from conftest import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,37 +110,7 @@ def test_task_level_differences_are_seen() -> None:
 
 
 def _taskdef(args: dict, check: bool = False) -> dict:
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-    )
-    module_args = dict(
-        args,
-        region="eu-central-1",
-        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
-        access_key="testing",
-        secret_key="testing",
-    )
-    cmd = [
-        str(ROOT / ".venv/bin/ansible"),
-        "localhost",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        f"ansible_python_interpreter={ROOT / '.venv/bin/python'}",
-        "-m",
-        "ecs_taskdef",
-        "-a",
-        json.dumps(module_args),
-    ]
-    if check:
-        cmd.append("--check")
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
-    return json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return run_module("ecs_taskdef", args, check=check)
 
 
 @pytest.fixture

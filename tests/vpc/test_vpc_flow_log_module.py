@@ -8,43 +8,20 @@ absent removes every flow log of the VPC. State is read back with boto3.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import uuid
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from conftest import run_module
 
-ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE = ROOT / ".venv" / "bin" / "ansible"
 ROLE_ARN = "arn:aws:iam::123456789012:role/test-flow-logs"
 
 pytestmark = pytest.mark.slow
 
 
 def _run(args: dict[str, Any], check: bool = False) -> dict[str, Any]:
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-    )
-    module_args = dict(
-        args,
-        region="eu-central-1",
-        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
-        access_key="testing",
-        secret_key="testing",
-    )
-    argv = [str(ANSIBLE), "localhost", "-i", "localhost,", "-c", "local", "-m", "vpc_flow_log"]
-    argv += ["-e", f"ansible_python_interpreter={ROOT / '.venv' / 'bin' / 'python'}", "-a", json.dumps(module_args)]
-    if check:
-        argv += ["--check", "--diff"]
-    proc = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
-    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    result = run_module("vpc_flow_log", args, check=check)
     assert not result.get("failed"), result.get("msg")
     return result
 
