@@ -2,25 +2,26 @@
 
 Every host here is managed from this machine (connection local), so a task's
 cost is mostly starting a Python interpreter, importing boto3/botocore and
-parsing botocore's service models again.  Mitogen keeps one interpreter per
-host for the whole run and runs each module in it.  The playbooks are
+parsing botocore's service models again.  Mitogen keeps one interpreter for
+the whole run (all local hosts share it: Mitogen keys a local connection by
+its Python alone) and runs each module in it.  The playbooks are
 unchanged: the stock `linear` strategy still runs them
 (benchmarks/noop_converge.py measures both side by side).
 
-Two changes to Mitogen's planning, both for modules that import module_utils
-from outside ansible-core (every amazon.aws/community.aws module, and ours):
+Two changes to Mitogen's planning:
 
-- Mitogen forks a fresh child for each of them, because two roles could each
-  ship an `ansible.module_utils.<name>` of their own and the second would see
-  the first's in a shared interpreter.  Here the only such files are the
-  collections' (namespaced `ansible_collections.*`) and plugins/module_utils
-  (names of our own), so nothing can shadow anything: the modules run in the
-  host's interpreter, which has boto3 imported already.  Asynchronous tasks
-  and `mitogen_task_isolation: fork` still fork, and so does every task that
-  may wait (a `wait` argument, or one of our modules that polls): all local
-  hosts share one interpreter (Mitogen keys a local connection by its Python
-  alone), which runs one call at a time, so a wait there would hold up the
-  other hosts' tasks.
+- Mitogen forks a fresh child for every module with module_utils of its own
+  (ours, from plugins/module_utils), because two roles could each ship an
+  `ansible.module_utils.<name>` and the second would see the first's in a
+  shared interpreter.  Our names are unique, so ours run in the interpreter,
+  which has boto3 imported already, like the collections' modules do.
+  (Mitogen leaves one small importer on sys.meta_path per such run: a few
+  hundred per run, negligible.)  Asynchronous tasks, `mitogen_task_isolation:
+  fork` and every task that may wait (a `wait` argument, or one of our
+  modules that polls) still fork: the one interpreter runs one call at a
+  time, so a wait there would hold up the other hosts' tasks.  Short module
+  runs of parallel hosts are serialised in it too: the price of the shared
+  model cache below, which a forked child would not keep.
 - Each AWS module also imports plugins/module_utils/mediamind_botocore_cache.py
   first, so all sessions in that interpreter share one parsed copy of
   botocore's models.
