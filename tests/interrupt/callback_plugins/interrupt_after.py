@@ -14,7 +14,8 @@ type: aggregate
 short_description: SIGKILL the playbook once the task named by $INTERRUPT_AFTER_TASK has finished on a host
 description:
   - When a task whose name contains $INTERRUPT_AFTER_TASK reports ok or changed on any host, write
-    $INTERRUPT_MARKER (if set) and send SIGKILL to the ansible-playbook process itself.
+    $INTERRUPT_MARKER (if set) and send SIGKILL to
+    the process group of ansible-playbook (its forks and Mitogen's interpreters included).
   - Test-only (tests/interrupt); enabled with ANSIBLE_CALLBACK_PLUGINS and ANSIBLE_CALLBACKS_ENABLED.
 requirements:
   - enable in configuration
@@ -35,5 +36,6 @@ class CallbackModule(CallbackBase):
         marker = os.environ.get("INTERRUPT_MARKER")
         if marker:
             Path(marker).write_text(f"{result._host.get_name()}\t{name}\n")
-        # No cleanup, no flush: the process dies as if the machine did.
-        os.kill(os.getpid(), signal.SIGKILL)
+        # No cleanup, no flush: the run dies as if the machine did, workers and Mitogen's
+        # interpreters with it (the test starts each run in a process group of its own).
+        os.killpg(os.getpgid(0), signal.SIGKILL)
