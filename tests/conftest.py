@@ -156,3 +156,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         else:
             group = relative.parts[0] if len(relative.parts) > 1 else relative.stem
         item.add_marker(pytest.mark.xdist_group(name=group))
+
+
+def run_role_preflight(role: str, extra: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run only a role's input checks (tasks_from: preflight.yml) on localhost with `extra` as extra
+    vars: no inventory, no AWS. The result's stdout holds the failed check's message."""
+    playbook = tmp_path / "preflight.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        f"    - ansible.builtin.include_role: {{name: {role}, tasks_from: preflight.yml}}\n"
+    )
+    extra_file = tmp_path / "extra.json"
+    extra_file.write_text(json.dumps(extra))
+    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run(
+        [
+            str(ROOT / ".venv/bin/ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            str(playbook),
+            "-e",
+            f"@{extra_file}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -16,12 +16,14 @@ Three changes to Mitogen's planning:
   shared interpreter.  Our names are unique, so ours run in the interpreter,
   which has boto3 imported already, like the collections' modules do.
   (Mitogen leaves one small importer on sys.meta_path per such run: a few
-  hundred per run, negligible.)  Asynchronous tasks, `mitogen_task_isolation:
-  fork` and every task that may wait (a `wait` argument, or one of our
-  modules that polls) still fork: the one interpreter runs one call at a
-  time, so a wait there would hold up the other hosts' tasks.  Short module
-  runs of parallel hosts are serialised in it too: the price of the shared
-  model cache below, which a forked child would not keep.
+  hundred per run, negligible.)  Asynchronous tasks and `mitogen_task_isolation:
+  fork` still fork, and so does every task that may wait (a `wait` argument,
+  or one of our modules that polls) in a play of several hosts: the one
+  interpreter runs one call at a time, so a wait there would hold up the
+  other hosts' tasks.  In a play of one host (the platform's) there is no
+  one to hold up, and a fork would import boto3 again.  Short module runs of
+  parallel hosts are serialised in it too: the price of the shared model
+  cache below, which a forked child would not keep.
 - Each AWS module also imports plugins/module_utils/mediamind_botocore_cache.py
   first, so all sessions in that interpreter share one parsed copy of
   botocore's models.
@@ -64,12 +66,15 @@ _POLLING_MODULES = frozenset(
 
 def _should_fork(self: NewStylePlanner) -> bool:
     waits = self._inv.module_args.get("wait") in (True, "true", "True", "yes", 1)
+    polls = waits or self._inv.module_name.rsplit(".", 1)[-1] in _POLLING_MODULES
+    # A wait holds up only the other hosts of the play; a play of one host (the
+    # platform's) has none, and a fork would import boto3 again (~0.25 s).
+    others = len(self._inv.task_vars.get("ansible_play_batch") or ()) > 1
     return bool(
         self._inv.wrap_async
         or self._inv.task_vars.get("mitogen_task_isolation") == "fork"
         or self._inv.module_name in self.ALWAYS_FORK_MODULES
-        or waits
-        or self._inv.module_name.rsplit(".", 1)[-1] in _POLLING_MODULES
+        or (polls and others)
     )
 
 

@@ -3,14 +3,11 @@ pinned. Runs only the roles' preflight (tasks_from) - no AWS needed."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import run_role_preflight
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mediamind/app-env-AbCdEf"
 BASE = {
     "ecs_service_name": "svc",
@@ -18,35 +15,6 @@ BASE = {
     "ecs_service_vpc_id": "vpc-1",
     "ecs_service_subnet_ids": ["subnet-1"],
 }
-
-
-def _preflight(role: str, extra: dict, tmp_path: Path) -> subprocess.CompletedProcess:
-    playbook = tmp_path / "preflight.yml"
-    playbook.write_text(
-        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        f"    - ansible.builtin.include_role: {{name: {role}, tasks_from: preflight.yml}}\n"
-    )
-    extra_file = tmp_path / "extra.json"
-    extra_file.write_text(json.dumps(extra))
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
-    return subprocess.run(
-        [
-            str(ROOT / ".venv/bin/ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            str(playbook),
-            "-e",
-            f"@{extra_file}",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
@@ -61,7 +29,7 @@ def _preflight(role: str, extra: dict, tmp_path: Path) -> subprocess.CompletedPr
     ],
 )
 def test_credential_like_environment_is_refused(environment: dict, culprit: str, tmp_path: Path) -> None:
-    result = _preflight("ecs_service", dict(BASE, ecs_service_environment=environment), tmp_path)
+    result = run_role_preflight("ecs_service", dict(BASE, ecs_service_environment=environment), tmp_path)
     assert result.returncode != 0
     assert f"ecs_service_environment has {culprit}" in result.stdout
     # The message names the variable, never its value (one-letter values would match anything).
@@ -77,12 +45,12 @@ def test_plain_settings_pass(tmp_path: Path) -> None:
         ecs_service_secrets={"REDIS_URL": "REDIS_URL"},
         ecs_service_secret_arn=SECRET,
     )
-    result = _preflight("ecs_service", extra, tmp_path)
+    result = run_role_preflight("ecs_service", extra, tmp_path)
     assert result.returncode == 0, result.stdout
 
 
 def test_secrets_without_a_secret_arn_are_refused(tmp_path: Path) -> None:
-    result = _preflight("ecs_service", dict(BASE, ecs_service_secrets={"REDIS_URL": "REDIS_URL"}), tmp_path)
+    result = run_role_preflight("ecs_service", dict(BASE, ecs_service_secrets={"REDIS_URL": "REDIS_URL"}), tmp_path)
     assert result.returncode != 0
     assert "ecs_service_secret_arn must be a Secrets Manager ARN" in result.stdout
 
@@ -97,7 +65,7 @@ def test_qdrant_image_must_be_a_pinned_v1_release(image: str, tmp_path: Path) ->
         "qdrant_subnet_ids": ["subnet-1"],
         "qdrant_secret_arn": SECRET,
     }
-    result = _preflight("qdrant", extra, tmp_path)
+    result = run_role_preflight("qdrant", extra, tmp_path)
     assert result.returncode != 0
     assert f"qdrant_image={image} must pin" in result.stdout
 
@@ -109,12 +77,12 @@ def test_qdrant_pinned_image_passes(tmp_path: Path) -> None:
         "qdrant_subnet_ids": ["subnet-1"],
         "qdrant_secret_arn": SECRET,
     }
-    assert _preflight("qdrant", extra, tmp_path).returncode == 0
+    assert run_role_preflight("qdrant", extra, tmp_path).returncode == 0
 
 
 def test_every_broken_rule_is_named_in_one_run(tmp_path: Path) -> None:
     extra = dict(BASE, ecs_service_cpu=256, ecs_service_memory=4096, ecs_service_environment={"DB_PASSWORD": "x"})
-    result = _preflight("ecs_service", extra, tmp_path)
+    result = run_role_preflight("ecs_service", extra, tmp_path)
     assert result.returncode != 0
     assert "ecs_service_cpu=256 / ecs_service_memory=4096 is not a Fargate size" in " ".join(result.stdout.split())
     assert "ecs_service_environment has DB_PASSWORD" in result.stdout
