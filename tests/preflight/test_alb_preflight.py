@@ -1,0 +1,66 @@
+"""alb preflight: the cross-field rules of the load balancer inputs, all checked by one task that names
+every broken input at once. Runs only the role's preflight (tasks_from) - no AWS needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import run_role_preflight
+
+CERT = "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d"
+BASE = {
+    "alb_vpc_id": "vpc-0abc",
+    "alb_vpc_cidr": "10.20.0.0/16",
+    "alb_subnet_ids": ["subnet-a", "subnet-b"],
+    "alb_certificate_arns": [CERT],
+    "alb_target_groups": [{"name": "api", "port": 8000, "health_check_path": "/health"}],
+    "alb_rules": [{"priority": 10, "host": "api.example.org", "target_group": "api"}],
+}
+
+
+def _failure(extra: dict, tmp_path: Path) -> str:
+    result = run_role_preflight("alb", extra, tmp_path)
+    assert result.returncode != 0, result.stdout
+    # Folded YAML messages: compare with single spaces.
+    return " ".join(result.stdout.split())
+
+
+def test_valid_inputs_pass(tmp_path: Path) -> None:
+    result = run_role_preflight("alb", BASE, tmp_path)
+    assert result.returncode == 0, result.stdout
+    # The network and certificate inputs are only required for a present load balancer.
+    result = run_role_preflight("alb", {"alb_state": "absent"}, tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"alb_ssl_policy": "ELBSecurityPolicy-2016-08"}, "alb_ssl_policy=ELBSecurityPolicy-2016-08 is not a TLS 1.3"),
+        ({"alb_name": "a" * 33}, "alb_name and every alb_target_groups[].name must be at most 32"),
+        ({"alb_vpc_cidr": "10.20.0.0"}, "alb needs alb_vpc_id (vpc-...), alb_vpc_cidr (an IPv4 CIDR)"),
+        ({"alb_access_logs_enabled": True}, "alb_access_logs_enabled is true but alb_access_logs_bucket is empty"),
+        (
+            {"alb_target_groups": BASE["alb_target_groups"] * 2},
+            "alb_target_groups has duplicate names: ['api', 'api']",
+        ),
+        (
+            {"alb_rules": [{"priority": 0, "host": "api.example.org", "target_group": "api"}]},
+            "alb_rules priorities must be unique and within 1-50000: [0]",
+        ),
+        (
+            {"alb_rules": [{"priority": 10, "host": "api.example.org", "target_group": "web"}]},
+            "alb_rules name target groups that alb_target_groups does not define: ['web']",
+        ),
+    ],
+)
+def test_each_rule_names_its_variable(extra: dict, message: str, tmp_path: Path) -> None:
+    assert message in _failure(dict(BASE, **extra), tmp_path)
+
+
+def test_every_broken_rule_is_named_in_one_run(tmp_path: Path) -> None:
+    extra = dict(BASE, alb_ssl_policy="ELBSecurityPolicy-2016-08", alb_subnet_ids=["subnet-a"])
+    output = _failure(extra, tmp_path)
+    assert "alb_ssl_policy=ELBSecurityPolicy-2016-08 is not a TLS 1.3 policy" in output
+    assert "alb_subnet_ids=['subnet-a']" in output
