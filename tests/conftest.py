@@ -158,9 +158,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(name=group))
 
 
-def run_role_preflight(role: str, extra: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_role_preflight(
+    role: str, extra: dict[str, Any], tmp_path: Path, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run only a role's input checks (tasks_from: preflight.yml) on localhost with `extra` as extra
-    vars: no inventory, no AWS. The result's stdout holds the failed check's message."""
+    vars: no inventory, no AWS; `check` runs it as a dry run (ansible_check_mode cannot be an extra
+    var). The result's stdout holds the failed check's message (see folded_output)."""
     playbook = tmp_path / "preflight.yml"
     playbook.write_text(
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
@@ -179,6 +182,7 @@ def run_role_preflight(role: str, extra: dict[str, Any], tmp_path: Path) -> subp
             str(playbook),
             "-e",
             f"@{extra_file}",
+            *(["--check"] if check else []),
         ],
         cwd=tmp_path,
         env=env,
@@ -187,3 +191,8 @@ def run_role_preflight(role: str, extra: dict[str, Any], tmp_path: Path) -> subp
         timeout=120,
         check=False,
     )
+
+
+def folded_output(result: subprocess.CompletedProcess[str]) -> str:
+    """stdout with its whitespace folded: Ansible prints long messages as folded YAML."""
+    return " ".join(result.stdout.split())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_role_preflight
+from conftest import folded_output, run_role_preflight
 
 ADOPTED = "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d"
 CONSISTENCY = (
@@ -19,7 +19,7 @@ def _failure(extra: dict, tmp_path: Path) -> str:
     result = run_role_preflight("acm", extra, tmp_path)
     assert result.returncode != 0, result.stdout
     # Folded YAML messages: compare with single spaces.
-    return " ".join(result.stdout.split())
+    return folded_output(result)
 
 
 def test_requested_and_adopted_certificates_pass(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_role_preflight
+from conftest import folded_output, run_role_preflight
 
 CERT = "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d"
 BASE = {
@@ -23,7 +23,7 @@ def _failure(extra: dict, tmp_path: Path) -> str:
     result = run_role_preflight("alb", extra, tmp_path)
     assert result.returncode != 0, result.stdout
     # Folded YAML messages: compare with single spaces.
-    return " ".join(result.stdout.split())
+    return folded_output(result)
 
 
 def test_valid_inputs_pass(tmp_path: Path) -> None:

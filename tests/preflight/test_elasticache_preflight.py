@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_role_preflight
+from conftest import folded_output, run_role_preflight
 
 BASE = {
     "elasticache_vpc_id": "vpc-1",
@@ -24,7 +24,7 @@ PRODUCTION = {
 
 def preflight(tmp_path: Path, **extra: Any) -> tuple[int, str]:
     result = run_role_preflight("elasticache", dict(BASE, **extra), tmp_path)
-    return result.returncode, " ".join(result.stdout.split())
+    return result.returncode, folded_output(result)
 
 
 def test_valid_inputs_pass(tmp_path: Path) -> None:

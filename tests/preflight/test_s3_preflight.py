@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_role_preflight
+from conftest import folded_output, run_role_preflight
 
 BASE = {"s3_bucket_name": "mediamind-mail.example", "s3_inbound_prefix": "inbound/"}
 
 
 def preflight(tmp_path: Path, **extra: Any) -> tuple[int, str]:
     result = run_role_preflight("s3", dict(BASE, **extra), tmp_path)
-    return result.returncode, " ".join(result.stdout.split())
+    return result.returncode, folded_output(result)
 
 
 def test_valid_inputs_pass(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_role_preflight
+from conftest import folded_output, run_role_preflight
 
 BASE = {
     "ses_receipt_region": "eu-central-1",
@@ -20,7 +20,7 @@ BASE = {
 
 def preflight(tmp_path: Path, **extra: Any) -> tuple[int, str]:
     result = run_role_preflight("ses_receipt", dict(BASE, **extra), tmp_path)
-    return result.returncode, " ".join(result.stdout.split())
+    return result.returncode, folded_output(result)
 
 
 def test_valid_inputs_pass(tmp_path: Path) -> None:

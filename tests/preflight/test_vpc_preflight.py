@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_role_preflight
+from conftest import folded_output, run_role_preflight
 
 
 def _failure(extra: dict, tmp_path: Path) -> str:
     result = run_role_preflight("vpc", extra, tmp_path)
     assert result.returncode != 0, result.stdout
     # Folded YAML messages: compare with single spaces.
-    return " ".join(result.stdout.split())
+    return folded_output(result)
 
 
 def test_defaults_and_explicit_subnets_pass(tmp_path: Path) -> None:
