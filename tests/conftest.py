@@ -158,20 +158,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(name=group))
 
 
-def run_role_preflight(
-    role: str, extra: dict[str, Any], tmp_path: Path, check: bool = False
+def run_on_localhost(
+    playbook_text: str,
+    tmp_path: Path,
+    extra: dict[str, Any] | None = None,
+    check: bool = False,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run only a role's input checks (tasks_from: preflight.yml) on localhost with `extra` as extra
-    vars: no inventory, no AWS; `check` runs it as a dry run (ansible_check_mode cannot be an extra
-    var). The result's stdout holds the failed check's message (see folded_output)."""
-    playbook = tmp_path / "preflight.yml"
-    playbook.write_text(
-        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        f"    - ansible.builtin.include_role: {{name: {role}, tasks_from: preflight.yml}}\n"
-    )
+    """Run a small playbook on localhost (no inventory) with the project's roles and the
+    virtualenv's Python; `extra` as extra vars, `check` as a dry run, `env` on top of ours."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(playbook_text)
     extra_file = tmp_path / "extra.json"
-    extra_file.write_text(json.dumps(extra))
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
+    extra_file.write_text(json.dumps(extra or {}))
     return subprocess.run(
         [
             str(ROOT / ".venv/bin/ansible-playbook"),
@@ -179,18 +178,33 @@ def run_role_preflight(
             "localhost,",
             "-c",
             "local",
-            str(playbook),
+            "-e",
+            f"ansible_python_interpreter={ROOT / '.venv/bin/python'}",
             "-e",
             f"@{extra_file}",
             *(["--check"] if check else []),
+            str(playbook),
         ],
         cwd=tmp_path,
-        env=env,
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1", **(env or {})},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
+
+
+def run_role_preflight(
+    role: str, extra: dict[str, Any], tmp_path: Path, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run only a role's input checks (tasks_from: preflight.yml) on localhost with `extra` as extra
+    vars: no inventory, no AWS; `check` runs it as a dry run (ansible_check_mode cannot be an extra
+    var). The result's stdout holds the failed check's message (see folded_output)."""
+    playbook = (
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        f"    - ansible.builtin.include_role: {{name: {role}, tasks_from: preflight.yml}}\n"
+    )
+    return run_on_localhost(playbook, tmp_path, extra=extra, check=check)
 
 
 def folded_output(result: subprocess.CompletedProcess[str]) -> str:

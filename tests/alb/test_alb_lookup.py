@@ -4,47 +4,24 @@ never be deployed with an empty target group ARN. Read-only: runs against the lo
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
-from conftest import stack_env
+from conftest import run_on_localhost, stack_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _lookup(local_stack, tmp_path: Path, alb_name: str) -> subprocess.CompletedProcess[str]:
-    playbook = tmp_path / "lookup.yml"
-    playbook.write_text(
+    playbook = (
         "- hosts: localhost\n  gather_facts: false\n"
         "  module_defaults:\n    group/aws: {region: eu-central-1}\n  tasks:\n"
         "    - ansible.builtin.include_role: {name: alb}\n"
         f"      vars: {{alb_state: lookup, alb_name: {alb_name}, alb_security_group_name: {alb_name}-sg,\n"
         "             alb_target_groups: [{name: not-a-target-group, port: 8000, health_check_path: /health}]}\n"
     )
-    env = {
-        **os.environ,
-        **stack_env(local_stack),
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_NOCOLOR": "1",
-    }
-    return subprocess.run(
-        [
-            str(ROOT / ".venv/bin/ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            f"ansible_python_interpreter={ROOT / '.venv/bin/python'}",
-            str(playbook),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    return run_on_localhost(
+        playbook, tmp_path, env={**stack_env(local_stack), "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
     )
 
 
