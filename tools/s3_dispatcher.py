@@ -442,7 +442,11 @@ class Dispatcher:
         return invocations, settings
 
     def deliver_burst(
-        self, objs: Iterable[dict[str, Any]], concurrency: int = 8, copies: int | None = None
+        self,
+        objs: Iterable[dict[str, Any]],
+        concurrency: int = 8,
+        copies: int | None = None,
+        timeout_s: float = 900,
     ) -> list[Invocation]:
         """Deliver every object's event `copies` times as async invocations on `concurrency` containers.
 
@@ -450,12 +454,13 @@ class Dispatcher:
         time on two containers.  A failed attempt is re-queued after its retry delay (the
         container is free meanwhile) ahead of the events not yet started, so a retry runs at
         about its delay, not behind the whole backlog; the last failure sends the on-failure record.  Returns
-        when every invocation settled.  Uses Lambda async semantics whatever ``lambda_async``
-        says: a burst without retries is not what S3 does.
+        when every invocation settled; raises TimeoutError when some have not after ``timeout_s``
+        (the containers stop after their current attempt).  Uses Lambda async semantics whatever
+        ``lambda_async`` says: a burst without retries is not what S3 does.
         """
         copies = copies or self.redeliver
         invocations, settings = self._burst_invocations(objs, copies)
-        # (priority, sequence, invocation): due retries 0, new events 1, the stop signal 2.
+        # (priority, sequence, invocation): a timeout's stop -1, due retries 0, new events 1, the stop signal 2.
         work: queue.PriorityQueue[tuple[int, int, Invocation | None]] = queue.PriorityQueue()
         order = itertools.count()
         for invocation in invocations:
@@ -510,7 +515,11 @@ class Dispatcher:
         ]
         for thread in threads:
             thread.start()
-        done.wait()
+        if not done.wait(timeout_s):
+            # Ahead of every queued attempt: no container starts another one.
+            for _ in threads:
+                work.put((-1, next(order), None))
+            raise TimeoutError(f"{unsettled[0]} of {len(invocations)} invocations not settled after {timeout_s} s")
         for _ in threads:
             work.put((2, next(order), None))
         for thread in threads:
