@@ -207,6 +207,13 @@ def run_role_preflight(
     return run_on_localhost(playbook, tmp_path, extra=extra, check=check)
 
 
+def preflight_refusal(role: str, extra: dict[str, Any], tmp_path: Path) -> str:
+    """The folded output of a role's input checks that must refuse `extra` (fails the test if they pass)."""
+    result = run_role_preflight(role, extra, tmp_path)
+    assert result.returncode != 0, result.stdout
+    return folded_output(result)
+
+
 def folded_output(result: subprocess.CompletedProcess[str]) -> str:
     """stdout with its whitespace folded: Ansible prints long messages as folded YAML."""
     return " ".join(result.stdout.split())

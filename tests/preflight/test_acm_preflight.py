@@ -6,20 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import folded_output, run_role_preflight
+from conftest import preflight_refusal, run_role_preflight
 
 ADOPTED = "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d"
 CONSISTENCY = (
     "acm: every acm_certificates entry needs a unique name, and a domain unless it gives an arn to adopt; "
     "acm_wait_timeout must be positive."
 )
-
-
-def _failure(extra: dict, tmp_path: Path) -> str:
-    result = run_role_preflight("acm", extra, tmp_path)
-    assert result.returncode != 0, result.stdout
-    # Folded YAML messages: compare with single spaces.
-    return folded_output(result)
 
 
 def test_requested_and_adopted_certificates_pass(tmp_path: Path) -> None:
@@ -41,7 +34,7 @@ def test_requested_and_adopted_certificates_pass(tmp_path: Path) -> None:
     ],
 )
 def test_inconsistent_inputs_are_refused(extra: dict, tmp_path: Path) -> None:
-    assert CONSISTENCY in _failure(extra, tmp_path)
+    assert CONSISTENCY in preflight_refusal("acm", extra, tmp_path)
 
 
 def test_every_broken_rule_is_named_in_one_run(tmp_path: Path) -> None:
@@ -50,7 +43,7 @@ def test_every_broken_rule_is_named_in_one_run(tmp_path: Path) -> None:
         {"name": "frontend", "arn": ADOPTED},
         {"name": "qdrant", "arn": "not-an-arn"},
     ]
-    output = _failure({"acm_certificates": certificates, "acm_wait_timeout": -1}, tmp_path)
+    output = preflight_refusal("acm", {"acm_certificates": certificates, "acm_wait_timeout": -1}, tmp_path)
     assert CONSISTENCY in output
     assert (
         "acm: acm_certificates entry api has arn arn:aws:iam::123456789012:server-certificate/api,"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import folded_output, run_role_preflight
+from conftest import preflight_refusal, run_role_preflight
 
 CERT = "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d"
 BASE = {
@@ -17,13 +17,6 @@ BASE = {
     "alb_target_groups": [{"name": "api", "port": 8000, "health_check_path": "/health"}],
     "alb_rules": [{"priority": 10, "host": "api.example.org", "target_group": "api"}],
 }
-
-
-def _failure(extra: dict, tmp_path: Path) -> str:
-    result = run_role_preflight("alb", extra, tmp_path)
-    assert result.returncode != 0, result.stdout
-    # Folded YAML messages: compare with single spaces.
-    return folded_output(result)
 
 
 def test_valid_inputs_pass(tmp_path: Path) -> None:
@@ -56,11 +49,11 @@ def test_valid_inputs_pass(tmp_path: Path) -> None:
     ],
 )
 def test_each_rule_names_its_variable(extra: dict, message: str, tmp_path: Path) -> None:
-    assert message in _failure(dict(BASE, **extra), tmp_path)
+    assert message in preflight_refusal("alb", dict(BASE, **extra), tmp_path)
 
 
 def test_every_broken_rule_is_named_in_one_run(tmp_path: Path) -> None:
     extra = dict(BASE, alb_ssl_policy="ELBSecurityPolicy-2016-08", alb_subnet_ids=["subnet-a"])
-    output = _failure(extra, tmp_path)
+    output = preflight_refusal("alb", extra, tmp_path)
     assert "alb_ssl_policy=ELBSecurityPolicy-2016-08 is not a TLS 1.3 policy" in output
     assert "alb_subnet_ids=['subnet-a']" in output

@@ -35,7 +35,7 @@ def test_valid_inputs_pass(tmp_path: Path) -> None:
         # A wrong type fails its own rule, never the template of every rule.
         ({"lambda_chatbot_subnet_ids": None}, NEEDS),
         ({"lambda_chatbot_extra_environment": {"REDIS_URL": "rediss://cache:6379/0"}}, ENVIRONMENT),
-        ({"lambda_chatbot_extra_environment": "REDIS_URL=x"}, ENVIRONMENT),
+        ({"lambda_chatbot_extra_environment": "REDIS_URL=x"}, "lambda_chatbot_extra_environment must be a mapping"),
         (
             {"lambda_chatbot_package": "/nonexistent/chatbot.zip"},
             "lambda_chatbot_package /nonexistent/chatbot.zip is not a file",

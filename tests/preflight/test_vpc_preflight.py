@@ -6,14 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import folded_output, run_role_preflight
-
-
-def _failure(extra: dict, tmp_path: Path) -> str:
-    result = run_role_preflight("vpc", extra, tmp_path)
-    assert result.returncode != 0, result.stdout
-    # Folded YAML messages: compare with single spaces.
-    return folded_output(result)
+from conftest import preflight_refusal, run_role_preflight
 
 
 def test_defaults_and_explicit_subnets_pass(tmp_path: Path) -> None:
@@ -50,13 +43,13 @@ def test_defaults_and_explicit_subnets_pass(tmp_path: Path) -> None:
     ],
 )
 def test_each_rule_names_its_variable(extra: dict, message: str, tmp_path: Path) -> None:
-    assert message in _failure(extra, tmp_path)
+    assert message in preflight_refusal("vpc", extra, tmp_path)
 
 
 def test_every_broken_rule_is_named_in_one_run(tmp_path: Path) -> None:
     # An invalid vpc_cidr must not break the rules that use it (they defer to the vpc_cidr rule).
     extra = {"vpc_cidr": "not-a-cidr", "vpc_az_count": 1, "vpc_public_subnet_cidrs": ["10.20.0.0/20", "10.20.16.0/20"]}
-    output = _failure(extra, tmp_path)
+    output = preflight_refusal("vpc", extra, tmp_path)
     assert "vpc_cidr=not-a-cidr must be an IPv4 network address" in output
     assert "vpc_az_count=1 must be at least 2" in output
     assert "vpc_public_subnet_cidrs=['10.20.0.0/20', '10.20.16.0/20'] must be empty" in output
