@@ -33,6 +33,8 @@ def _run_dev(local_stack, tmp_path: Path) -> str:
         "secrets_files_dir": str(ROOT / "inventories/local/.secrets"),
         "secrets_recovery_window_days": 0,
         "vault_chatbot_api_key": "dev-test-key-not-secret",
+        # The summary goes to the test's folder: outputs/dev.json belongs to whoever deployed dev.
+        "mediamind_outputs_dir": str(tmp_path),
     }
     extra = tmp_path / "dev-on-emulator.yml"
     extra.write_text(yaml.safe_dump(overrides))
@@ -73,26 +75,23 @@ def _executed(output: str, role: str) -> set[str]:
 
 
 def test_dev_converges_on_the_shared_platform(deployed_local, local_stack, tmp_path) -> None:
-    try:
-        first = _run_dev(local_stack, tmp_path)
-        hosts = set(_recap(first))
-        assert hosts == {"mediamind-platform", "mediamind-service-dev", "mediamind-scheduler-dev"}
-        # No platform component ran: vpc and alb only looked up (no task of their other files ran).
-        for role in ("vpc", "alb"):
-            names = {
-                p.name: set(re.findall(r"^\s*- name: (.+)$", p.read_text(), re.M))
-                for p in (ROOT / f"roles/{role}/tasks").glob("*.yml")
-            }
-            writers = set().union(
-                *(v for k, v in names.items() if k not in ("main.yml", "preflight.yml", "lookup.yml"))
-            )
-            writers -= names["lookup.yml"]
-            ran = _executed(first, role)
-            assert not ran & writers, f"dev ran {role} tasks that build or remove: {sorted(ran & writers)}"
-            assert ran, f"dev did not look the {role} up"
-        for role in ("rds", "elasticache", "lambda_chatbot", "ecs_cluster", "acm", "ecr", "s3", "ses_receipt"):
-            assert not _executed(first, role), f"dev ran a platform task ({role})"
-        second = _run_dev(local_stack, tmp_path)
-        assert set(_recap(second).values()) == {0}, second[-3000:]
-    finally:
-        (ROOT / "outputs" / "dev.json").unlink(missing_ok=True)
+    first = _run_dev(local_stack, tmp_path)
+    hosts = set(_recap(first))
+    assert hosts == {"mediamind-platform", "mediamind-service-dev", "mediamind-scheduler-dev"}
+    # No platform component ran: vpc and alb only looked up (no task of their other files ran).
+    for role in ("vpc", "alb"):
+        names = {
+            p.name: set(re.findall(r"^\s*- name: (.+)$", p.read_text(), re.M))
+            for p in (ROOT / f"roles/{role}/tasks").glob("*.yml")
+        }
+        writers = set().union(*(v for k, v in names.items() if k not in ("main.yml", "preflight.yml", "lookup.yml")))
+        writers -= names["lookup.yml"]
+        ran = _executed(first, role)
+        assert not ran & writers, f"dev ran {role} tasks that build or remove: {sorted(ran & writers)}"
+        assert ran, f"dev did not look the {role} up"
+    for role in ("rds", "elasticache", "lambda_chatbot", "ecs_cluster", "acm", "ecr", "s3", "ses_receipt"):
+        assert not _executed(first, role), f"dev ran a platform task ({role})"
+    second = _run_dev(local_stack, tmp_path)
+    assert set(_recap(second).values()) == {0}, second[-3000:]
+    # The summary of the dev deploy, where the test pointed it.
+    assert (tmp_path / "dev.json").is_file()
