@@ -141,6 +141,9 @@ def deployed_local(local_stack: localenv.Settings) -> dict:
     return json.loads((ROOT / "outputs" / "local.json").read_text())
 
 
+# tryfirst: xdist's worker turns the xdist_group markers set here into node ids in its own
+# pytest_collection_modifyitems, which must run after this one.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `pytest -n N --dist loadgroup`: each test folder (or root file) runs on one worker, in
     order, because its tests share fixtures and names; each Molecule scenario is a group of its own
@@ -156,6 +159,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         else:
             group = relative.parts[0] if len(relative.parts) > 1 else relative.stem
         item.add_marker(pytest.mark.xdist_group(name=group))
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Stop when --dist loadgroup ignores the groups (pytest 9.2 with xdist 3.8 did, silently): a
+    module's tests then ran on both workers and two deploys of the shared stack raced."""
+    if node.config.getoption("dist") != "loadgroup":
+        return
+    ungrouped = [nodeid for nodeid in ids if "@" not in nodeid.rsplit("]", 1)[-1]]
+    if ungrouped:
+        pytest.exit(
+            f"--dist loadgroup ignored the xdist groups of {len(ungrouped)} test(s) (e.g. {ungrouped[0]}): "
+            "pytest and pytest-xdist disagree on node ids; install the pinned requirements.txt",
+            returncode=3,
+        )
 
 
 def run_on_localhost(
