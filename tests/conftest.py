@@ -161,6 +161,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(name=group))
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: unknown to pytest run without xdist (-p no:xdist)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     """Stop when --dist loadgroup ignores the groups (pytest 9.2 with xdist 3.8 did, silently): a
     module's tests then ran on both workers and two deploys of the shared stack raced."""

@@ -32,15 +32,31 @@ Three changes to Mitogen's planning:
   module, and it plans in the per-task worker process, whose caches die with
   it: about 15 % of a no-op run's CPU.  The list is made once here, in the
   controller, before any worker is forked, and every worker inherits it.
+
+Two changes to Ansible's controller, which forks a worker process per task and host:
+
+- Each distinct template string is compiled once per run instead of once in
+  every worker (plugins/controller/jinja_code_cache.py): about 4,000 compiles
+  of 680 strings in a no-op converge.
+- The controller's objects are frozen out of the garbage collector's reach
+  (gc.freeze) while it forks a worker. A worker's first collections otherwise
+  walk the whole inherited heap (inventory, playbook, variables), which costs
+  CPU and copies the pages it touches; the controller unfreezes them right
+  after the fork, so its own collections are unchanged. Measured side by side:
+  2.5-3.5 s less per no-op run.
 """
 
 from __future__ import annotations
 
+import gc
+import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
 import ansible.collections.list
 import ansible_mitogen.planner
+from ansible.executor.process.worker import WorkerProcess
 from ansible_mitogen.planner import NewStylePlanner
 from ansible_mitogen.plugins.strategy.mitogen_linear import StrategyModule
 
@@ -104,3 +120,34 @@ def _load_collections(invocation: Any) -> None:
 NewStylePlanner.should_fork = _should_fork  # type: ignore[method-assign]
 NewStylePlanner.get_module_map = _get_module_map  # type: ignore[method-assign]
 ansible_mitogen.planner._load_collections = _load_collections
+
+
+def _load_jinja_code_cache() -> Any:
+    """plugins/controller/jinja_code_cache.py, imported once (both strategies load this file)."""
+    name = "mediamind_jinja_code_cache"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parent.parent / "controller" / "jinja_code_cache.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_load_jinja_code_cache().install()
+
+_start_worker = WorkerProcess.start
+
+
+def _start_worker_frozen(self: WorkerProcess) -> None:
+    gc.freeze()
+    try:
+        _start_worker(self)
+    finally:
+        gc.unfreeze()
+
+
+if getattr(WorkerProcess.start, "__name__", "") != _start_worker_frozen.__name__:  # both strategies load this file
+    WorkerProcess.start = _start_worker_frozen  # type: ignore[method-assign]
