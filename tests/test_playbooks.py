@@ -59,6 +59,8 @@ def _site(*extra: str) -> subprocess.CompletedProcess[str]:
         ('{"alb_rules": "x"}', "alb_rules"),
         ('{"ecs_service_cpu": "lots"}', "ecs_service_cpu"),
         ('{"rds_backup_retention_days": "a week"}', "rds_backup_retention_days"),
+        # A host's role: the role playbooks/ecs.yml includes for it.
+        ('{"mediamind_service_role": "postgres"}', "mediamind_service_role"),
     ],
 )
 def test_bad_environment_values_stop_at_validation(override: str, named: str) -> None:
