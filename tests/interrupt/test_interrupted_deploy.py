@@ -70,7 +70,40 @@ def _deploy(settings, log: Path, interrupt_after: str | None = None) -> subproce
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=60)
             _wait_group_gone(proc.pid)
+            _kill_strays(settings.state_dir)
     return subprocess.CompletedProcess(argv, returncode, log.read_text())
+
+
+def _kill_strays(state_dir: Path) -> None:
+    """Mitogen's multiplexer runs in a session of its own (setsid), so the group kill misses it,
+    and a multiplexer whose controller was SIGKILLed stays up. An Ansible process of a run against
+    this stack is found by the stack's folder in its environment (the stack's own emulator and
+    Redis carry it too, and are left alone)."""
+    marker = f"MM_LOCAL_DIR={state_dir}".encode()
+    strays = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        pid = int(environ.parent.name)
+        if pid == os.getpid():
+            continue
+        try:
+            command = (environ.parent / "cmdline").read_bytes()
+            if (b"ansible" in command or b"mitogen" in command) and marker in environ.read_bytes().split(b"\0"):
+                os.kill(pid, signal.SIGKILL)
+                strays.append(pid)
+        except (OSError, ProcessLookupError):
+            continue  # exited while we looked, or not ours to read
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() and _state(pid) != "Z" for pid in strays):
+        if time.monotonic() > deadline:
+            pytest.fail(f"stray processes of the killed run still alive: {strays}")
+        time.sleep(0.2)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
 
 
 def _group_members(pgid: int) -> list[int]:
