@@ -41,7 +41,7 @@ Three changes to Mitogen's planning:
   it: about 15 % of a no-op run's CPU.  The list is made once here, in the
   controller, before any worker is forked, and every worker inherits it.
 
-Two changes to Ansible's controller, which forks a worker process per task and host:
+Three changes to Ansible's controller, which forks a worker process per task and host:
 
 - Each distinct template string is compiled once per run instead of once in
   every worker (plugins/controller/jinja_code_cache.py): about 4,000 compiles
@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 import ansible.collections.list
+import ansible_mitogen
 import ansible_mitogen.affinity
 import ansible_mitogen.planner
 from ansible.executor.process.worker import WorkerProcess
@@ -123,11 +124,11 @@ def _get_module_map(self: NewStylePlanner) -> dict[str, Any]:
     return module_map
 
 
-# Collections do not change during a run; the strategy is loaded by the controller
-# before it forks its first worker.
 # Before the strategy starts its multiplexer, which applies the policy to the controller.
 ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()
 
+# Collections do not change during a run; the strategy is loaded by the controller
+# before it forks its first worker.
 _COLLECTION_DIRS = tuple(p.decode("utf-8") for p in ansible.collections.list.list_collection_dirs())
 
 
@@ -166,6 +167,9 @@ for _loader in (connection_loader, lookup_loader):
         _loader.get(_plugin.ansible_name, class_only=True)
 # Every task of a host here connects through Mitogen's local connection, and most modules run
 # through the `normal` action: each worker loaded both again (205 and 55 times in a no-op run).
+# Mitogen's strategy adds its connection folder only when it starts: added here first (the
+# same folder, so its own call changes nothing).
+connection_loader.add_directory(str(Path(ansible_mitogen.__file__).resolve().parent / "plugins" / "connection"))
 connection_loader.get("mitogen_local", class_only=True)
 action_loader.get("normal", class_only=True)
 
