@@ -5,8 +5,8 @@ Python, compile()) and keeps nothing: Jinja caches only templates loaded by name
 A run's worker process lives for one task on one host, so the same few hundred
 strings (`{{ mediamind_aws_module_defaults }}`, `{{ inventory_hostname }}`, the
 roles' argument templates) were compiled again in every worker: about 4,000
-compiles of 680 distinct strings in a no-op converge of inventories/local, 14 of
-its ~30 CPU-seconds.
+compiles of 680 distinct strings in a no-op converge of inventories/local, about a
+fifth of the workers' CPU time (py-spy).
 
 This module keeps the compiled code object (what Jinja's own bytecode cache keeps)
 in the worker's memory and in a folder made for this run by the controller, which
@@ -18,7 +18,10 @@ escaping, the environment's class and code generator, the Python, Jinja and
 ansible-core versions. Rendering is untouched: the same code object Jinja would
 have built gets the environment and globals of the task that renders it. The
 folder is removed when the run ends; nothing outlives it, so an edited filter
-plugin can never meet code compiled against its old version.
+plugin can never meet code compiled against its old version. Compiled code holds
+the template's literal text: a template string that came from a vault (Ansible
+never renders one, but a role could compile one) stays in memory, never in the
+folder.
 
 Installed by the project's strategy plugins (plugins/strategy/mitogen_linear.py)
 in the controller, before any worker is forked. Template debugging
@@ -40,6 +43,7 @@ from typing import Any
 
 import jinja2
 from ansible import release
+from ansible._internal._datatag._tags import VaultedValue
 from ansible._internal._templating import _jinja_bits
 
 _VERSION = f"{sys.version_info[:3]}|{jinja2.__version__}|{release.__version__}"
@@ -79,8 +83,10 @@ class CodeCache:
             self.memory[key] = code
         return code
 
-    def put(self, key: str, code: CodeType) -> None:
+    def put(self, key: str, code: CodeType, shared: bool = True) -> None:
         self.memory[key] = code
+        if not shared:
+            return
         try:
             # Written whole under a private name, then renamed: a reader sees all of it or nothing.
             handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
@@ -131,7 +137,7 @@ def install() -> CodeCache | None:
         code = cache.get(key)
         if code is None:
             code = compile_template(self, source, name, filename, raw, defer_init)
-            cache.put(key, code)
+            cache.put(key, code, shared=not VaultedValue.is_tagged_on(source))
         return code
 
     environment_class.compile = compile

@@ -68,6 +68,7 @@ def test_a_client_is_reused_only_for_identical_settings() -> None:
         text=True,
         check=False,
         timeout=120,
+        # No AWS_* variables and a HOME without ~/.aws: the settings under test are the arguments.
         env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr[-3000:]

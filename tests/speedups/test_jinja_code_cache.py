@@ -104,7 +104,7 @@ FORKED = textwrap.dedent(
 
     compiled = []
     real = cache.put
-    cache.put = lambda key, code: (compiled.append(os.getpid()), real(key, code))
+    cache.put = lambda key, code, **kw: (compiled.append(os.getpid()), real(key, code, **kw))
 
     def render():
         return Templar(loader=DataLoader(), variables={"name": "mm"}).template(text)
@@ -137,3 +137,34 @@ def test_a_worker_reads_what_another_worker_compiled_and_recompiles_a_damaged_fi
     # The parent compiled only after the file was damaged: once.
     assert len(out["parent_compiles"]) == 1
     assert out["second"] == "mm!"
+
+
+VAULTED = textwrap.dedent(
+    """
+    import importlib.util, json, sys
+    from ansible._internal._datatag._tags import VaultedValue
+    from ansible._internal._templating._jinja_bits import AnsibleEnvironment
+
+    spec = importlib.util.spec_from_file_location("jcc", sys.argv[1])
+    jcc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(jcc)
+    cache = jcc.install()
+    secret = VaultedValue(ciphertext="$ANSIBLE_VAULT;1.1;AES256\\n00").tag("pw-{{ 'canary-7f3a' }}")
+    env = AnsibleEnvironment()
+    env.from_string(secret)
+    env.from_string("x-{{ 'not-secret' }}")
+    files = [p.read_bytes() for p in cache.folder.iterdir()]
+    print(json.dumps({"memory": len(cache.memory), "files": len(files),
+                      "canary_on_disk": any(b"canary-7f3a" in f for f in files)}))
+    """
+)
+
+
+def test_a_vaulted_template_is_never_written_to_the_runs_folder() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", VAULTED, str(CACHE)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    # Both compiled (kept in memory); only the plain one shared through the folder.
+    assert out == {"memory": 2, "files": 1, "canary_on_disk": False}
