@@ -17,7 +17,7 @@ Jinja overrides a template may carry (`#jinja2:` headers), Ansible's backslash
 escaping, the environment's class and code generator, the Python, Jinja and
 ansible-core versions. Rendering is untouched: the same code object Jinja would
 have built gets the environment and globals of the task that renders it. The
-folder is removed when the run ends; nothing outlives it, so an edited filter
+folder is removed when the run ends (a killed run's, by the next run); nothing outlives it, so an edited filter
 plugin can never meet code compiled against its old version. Compiled code holds
 the template's literal text: a template string that came from a vault (Ansible
 never renders one, but a role could compile one) stays in memory, never in the
@@ -97,15 +97,33 @@ class CodeCache:
             pass  # the folder is gone (the run is ending): this worker keeps its own copy
 
 
+_PREFIX = "mediamind-jinja-"
+
+
+def _remove_orphans() -> None:
+    """Folders of runs that were killed (SIGKILL skips atexit): their controller is gone."""
+    for orphan in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        try:
+            pid = int(orphan.name[len(_PREFIX) :].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ValueError:
+            continue  # not one of ours
+        except ProcessLookupError:
+            shutil.rmtree(orphan, ignore_errors=True)
+        except PermissionError:
+            continue  # alive, another user's
+
+
 def install() -> CodeCache | None:
     """Wrap AnsibleEnvironment.compile once per controller process; the wrapper is inherited by forks."""
     environment_class: Any = _jinja_bits.AnsibleEnvironment
     if getattr(environment_class, "_mediamind_code_cache", None) is not None:
         return environment_class._mediamind_code_cache
     compile_template = environment_class.compile
-    folder = Path(tempfile.mkdtemp(prefix="mediamind-jinja-"))
-    cache = CodeCache(folder)
     controller = os.getpid()
+    _remove_orphans()
+    folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{controller}-"))
+    cache = CodeCache(folder)
 
     def _remove() -> None:
         if os.getpid() == controller:

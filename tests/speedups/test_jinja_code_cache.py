@@ -7,6 +7,7 @@ whole process) and compares against ansible-core without the cache.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -168,3 +169,32 @@ def test_a_vaulted_template_is_never_written_to_the_runs_folder() -> None:
     out = json.loads(result.stdout.strip().splitlines()[-1])
     # Both compiled (kept in memory); only the plain one shared through the folder.
     assert out == {"memory": 2, "files": 1, "canary_on_disk": False}
+
+
+def test_a_killed_runs_folder_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["sleep", "0"])  # a pid whose process has exited
+    dead.wait()
+    orphan = tmp_path / f"mediamind-jinja-{dead.pid}-x"
+    alive = tmp_path / f"mediamind-jinja-{os.getpid()}-y"
+    other = tmp_path / "mediamind-jinja-notapid"
+    for folder in (orphan, alive, other):
+        folder.mkdir()
+        (folder / "code").write_bytes(b"x")
+    probe = (
+        "import importlib.util, sys; spec = importlib.util.spec_from_file_location('jcc', sys.argv[1]);"
+        "jcc = importlib.util.module_from_spec(spec); spec.loader.exec_module(jcc); jcc.install()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(CACHE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not orphan.exists()
+    assert alive.exists()
+    assert other.exists()
+    # The probe's own folder went away when it ended.
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, other.name])
