@@ -84,7 +84,8 @@ def canonical_action(action: dict[str, Any]) -> dict[str, Any]:
         config.update({k: str(v) for k, v in (action.get("RedirectConfig") or {}).items()})
         out["RedirectConfig"] = config
     elif kind == "fixed-response":
-        config = {k: str(v) for k, v in (action.get("FixedResponseConfig") or {}).items()}
+        # An empty body may be sent and left out of the answer (or the other way round): the same rule.
+        config = {k: str(v) for k, v in (action.get("FixedResponseConfig") or {}).items() if v not in (None, "")}
         out["FixedResponseConfig"] = config
     else:
         # authenticate-* actions: compared as given, minus the order key.

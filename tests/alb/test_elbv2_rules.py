@@ -175,3 +175,116 @@ def test_inventory_rules_become_api_rules() -> None:
 )
 def test_egress_ports_are_the_target_ports(groups, ports) -> None:
     assert filters.alb_egress_ports(groups) == ports
+
+
+# --------------------------------------------------------------------------- job-endpoint guard inputs
+
+
+def test_fixed_response_and_source_ip_rules_become_api_rules() -> None:
+    rules = filters.alb_listener_rules(
+        [
+            {"priority": 1, "host": "api.x", "path_patterns": ["*%*"], "fixed_response": {"status_code": 400}},
+            {
+                "priority": 5,
+                "host": "api.x",
+                "path_patterns": ["/api/v1/jobs*"],
+                "source_ips": ["203.0.113.10", "2001:db8::1", "198.51.100.0/28", "203.0.113.10"],
+                "target_group": "api",
+            },
+        ]
+    )
+    assert rules[0]["actions"] == [
+        {
+            "Type": "fixed-response",
+            "FixedResponseConfig": {"StatusCode": "400", "ContentType": "text/plain", "MessageBody": ""},
+        }
+    ]
+    assert "target_group_name" not in rules[0]
+    assert rules[1]["conditions"][2] == {
+        "Field": "source-ip",
+        "SourceIpConfig": {"Values": ["198.51.100.0/28", "2001:db8::1/128", "203.0.113.10/32"]},
+    }
+
+
+def test_a_forward_exception_without_addresses_is_left_out_never_opened() -> None:
+    """NAT addresses unknown (a dry run before the vpc role): no rule that forwards to everyone."""
+    rules = filters.alb_listener_rules(
+        [
+            {"priority": 5, "host": "api.x", "path_patterns": ["/j*"], "source_ips": [], "target_group": "api"},
+            {"priority": 6, "host": "api.x", "path_patterns": ["/j*"], "fixed_response": {"status_code": 403}},
+        ]
+    )
+    assert [r["priority"] for r in rules] == [6]
+    # Left out (None) is not the same as empty: no source condition at all.
+    rules = filters.alb_listener_rules([{"priority": 10, "host": "api.x", "source_ips": None, "target_group": "api"}])
+    assert rules[0]["conditions"] == [{"Field": "host-header", "HostHeaderConfig": {"Values": ["api.x"]}}]
+
+
+def test_fixed_response_compares_equal_with_or_without_an_empty_body() -> None:
+    sent = {
+        "Type": "fixed-response",
+        "FixedResponseConfig": {"StatusCode": "403", "ContentType": "text/plain", "MessageBody": ""},
+    }
+    returned = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "403", "ContentType": "text/plain"}}
+    assert mm.canonical_action(sent) == mm.canonical_action(returned)
+    other = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain"}}
+    assert mm.canonical_action(sent) != mm.canonical_action(other)
+
+
+def test_source_ip_values_compare_in_any_order() -> None:
+    a = {"Field": "source-ip", "SourceIpConfig": {"Values": ["1.1.1.1/32", "2.2.2.2/32"]}}
+    b = {"Field": "source-ip", "SourceIpConfig": {"Values": ["2.2.2.2/32", "1.1.1.1/32"]}}
+    assert mm.canonical_condition(a) == mm.canonical_condition(b)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"host": "a.x"}, "needs exactly one of target_group and fixed_response"),
+        ({"host": "a.x", "target_group": "api", "fixed_response": {"status_code": 403}}, "exactly one of"),
+        ({"host": "a.x", "target_group": "nope"}, "'nope' is not in alb_target_groups"),
+        ({"host": "a.x", "fixed_response": {"status_code": 302}}, "status_code must be a 2XX, 4XX or 5XX"),
+        ({"host": "a.x", "fixed_response": {"status_code": 403, "content_type": "text/xml"}}, "content_type must be"),
+        ({"host": "a.x", "fixed_response": {"status_code": 403, "body": "x" * 1025}}, "longer than 1024 bytes"),
+        (
+            {"host": "a.x", "fixed_response": {"status_code": 403}, "path_rewrite": {"regex": "a", "replace": "b"}},
+            "path_rewrite only applies",
+        ),
+        ({"host": "a.x", "target_group": "api", "source_ips": ["300.1.1.1"]}, "not an IPv4/IPv6 address"),
+        ({"host": "a.x", "target_group": "api", "source_ips": ["10.0.0.1/24"]}, "no host bits set"),
+        ({"host": "a.x", "target_group": "api", "source_ips": ["0.0.0.0/0"]}, "admits every address"),
+        (
+            {"host": "a.x", "target_group": "api", "source_ips": ["1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"]},
+            "a condition takes at most 3",
+        ),
+        (
+            {
+                "host": "a.x",
+                "target_group": "api",
+                "path_patterns": ["/a", "/b"],
+                "source_ips": ["1.1.1.1", "2.2.2.2", "3.3.3.3"],
+            },
+            "6 condition values",
+        ),
+        ({"host": "*.x", "target_group": "api", "path_patterns": ["/*/*/*", "/?/?"]}, "6 wildcards"),
+    ],
+)
+def test_rule_problems_name_the_rule(rule: dict, message: str) -> None:
+    problems = filters.alb_rule_problems([{"priority": 7, **rule}], ["api"])
+    assert any(message in p and "alb_rules[priority 7]" in p for p in problems), problems
+
+
+def test_valid_rules_have_no_problem_and_too_many_rules_do() -> None:
+    good = [
+        {
+            "priority": 5,
+            "host": "a.x",
+            "path_patterns": ["/j*"],
+            "source_ips": ["1.1.1.1", "2.2.2.2/32", "::1"],
+            "target_group": "api",
+        },
+        {"priority": 6, "host": "a.x", "path_patterns": ["/j*"], "fixed_response": {"status_code": 403, "body": "no"}},
+    ]
+    assert filters.alb_rule_problems(good, ["api"]) == []
+    many = [{"priority": p, "host": "a.x", "target_group": "api"} for p in range(1, 102)]
+    assert filters.alb_rule_problems(many, ["api"]) == ["alb_rules has 101 rules; a listener takes at most 100"]

@@ -44,7 +44,23 @@ def test_valid_inputs_pass(tmp_path: Path) -> None:
         ),
         (
             {"alb_rules": [{"priority": 10, "host": "api.example.org", "target_group": "web"}]},
-            "alb_rules name target groups that alb_target_groups does not define: ['web']",
+            "alb_rules[priority 10].target_group 'web' is not in alb_target_groups",
+        ),
+        (
+            {
+                "alb_rules": [
+                    {"priority": 5, "host": "api.example.org", "source_ips": ["0.0.0.0/0"], "target_group": "api"}
+                ]
+            },
+            "alb_rules[priority 5].source_ips: '0.0.0.0/0' admits every address",
+        ),
+        (
+            {"alb_rules": [{"priority": 6, "host": "api.example.org", "fixed_response": {"status_code": 302}}]},
+            "alb_rules[priority 6].fixed_response.status_code must be a 2XX, 4XX or 5XX code",
+        ),
+        (
+            {"alb_rules": [{"priority": 7, "host": "api.example.org"}]},
+            "alb_rules[priority 7] needs exactly one of target_group and fixed_response",
         ),
     ],
 )

@@ -5,13 +5,35 @@ Kept in Python (not Jinja loops) so tests/alb can check them directly.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any
+
+# ALB limits (Quotas for your Application Load Balancers; rule-condition-types): match evaluations
+# (condition values) per rule and per condition, wildcards per rule, rules per load balancer, and the
+# size of a fixed response's body.
+MAX_VALUES_PER_RULE = 5
+MAX_VALUES_PER_CONDITION = 3
+MAX_WILDCARDS_PER_RULE = 5
+MAX_RULES = 100
+MAX_BODY_BYTES = 1024
+CONTENT_TYPES = ("text/plain", "text/css", "text/html", "application/javascript", "application/json")
+
+
+def _cidr(value: str) -> str:
+    """An address or CIDR as the API wants it (the source-ip condition takes CIDRs only)."""
+    return str(ipaddress.ip_network(str(value).strip(), strict=False))
 
 
 def alb_listener_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """alb_rules entries -> elbv2_listener_rules `rules` (API-shaped conditions and transforms).
+    """alb_rules entries -> elbv2_listener_rules `rules` (API-shaped conditions, actions and transforms).
 
-    An entry: {priority, host, path_patterns?, target_group, path_rewrite?: {regex, replace}}.
+    An entry: {priority, host, path_patterns?, source_ips?, target_group | fixed_response: {status_code,
+    content_type?, body?}, path_rewrite?: {regex, replace}}.
+
+    A rule whose `source_ips` is given but empty is left out: it could match no request (a forward
+    exception for no address admits nobody), and the API refuses an empty source-ip condition. So when
+    the NAT addresses are not known yet (a dry run), the deny rules after it still take every request.
     """
     out = []
     for rule in rules:
@@ -20,6 +42,11 @@ def alb_listener_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ]
         if rule.get("path_patterns"):
             conditions.append({"Field": "path-pattern", "PathPatternConfig": {"Values": list(rule["path_patterns"])}})
+        if "source_ips" in rule and rule["source_ips"] is not None:
+            if not rule["source_ips"]:
+                continue
+            cidrs = sorted({_cidr(value) for value in rule["source_ips"]})
+            conditions.append({"Field": "source-ip", "SourceIpConfig": {"Values": cidrs}})
         transforms = []
         rewrite = rule.get("path_rewrite")
         if rewrite:
@@ -31,15 +58,84 @@ def alb_listener_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "UrlRewriteConfig": {"Rewrites": [{"Regex": rewrite["regex"], "Replace": rewrite["replace"]}]},
                 }
             )
-        out.append(
-            {
-                "priority": int(rule["priority"]),
-                "conditions": conditions,
-                "target_group_name": rule["target_group"],
-                "transforms": transforms,
-            }
-        )
+        entry: dict[str, Any] = {"priority": int(rule["priority"]), "conditions": conditions, "transforms": transforms}
+        fixed = rule.get("fixed_response")
+        if fixed:
+            entry["actions"] = [
+                {
+                    "Type": "fixed-response",
+                    "FixedResponseConfig": {
+                        "StatusCode": str(fixed["status_code"]),
+                        "ContentType": fixed.get("content_type") or "text/plain",
+                        "MessageBody": fixed.get("body") or "",
+                    },
+                }
+            ]
+        else:
+            entry["target_group_name"] = rule["target_group"]
+        out.append(entry)
     return out
+
+
+def _source_ip_problem(value: Any) -> str | None:
+    try:
+        network = ipaddress.ip_network(str(value).strip(), strict=True)
+    except ValueError:
+        return f"{value!r} is not an IPv4/IPv6 address or CIDR (with no host bits set)"
+    if network.prefixlen == 0:
+        return f"{value!r} admits every address: leave source_ips out instead"
+    return None
+
+
+def _fixed_response_problems(name: str, rule: dict[str, Any]) -> list[str]:
+    fixed = rule["fixed_response"]
+    problems = []
+    if not re.fullmatch(r"[245][0-9][0-9]", str(fixed.get("status_code", ""))):
+        problems.append(f"{name}.fixed_response.status_code must be a 2XX, 4XX or 5XX code")
+    if (fixed.get("content_type") or "text/plain") not in CONTENT_TYPES:
+        problems.append(f"{name}.fixed_response.content_type must be one of {', '.join(CONTENT_TYPES)}")
+    if len(str(fixed.get("body") or "").encode()) > MAX_BODY_BYTES:
+        problems.append(f"{name}.fixed_response.body is longer than {MAX_BODY_BYTES} bytes")
+    if rule.get("path_rewrite"):
+        problems.append(f"{name}.path_rewrite only applies to a rule with a target_group")
+    return problems
+
+
+def alb_rule_problems(rules: list[dict[str, Any]], target_groups: list[str]) -> list[str]:
+    """Every cross-field problem of alb_rules, one message each naming the rule (empty: valid).
+
+    The ALB's own limits are checked here so a bad rule stops at preflight, not halfway through a deploy.
+    """
+    problems = []
+    if len(rules) > MAX_RULES:
+        problems.append(f"alb_rules has {len(rules)} rules; a listener takes at most {MAX_RULES}")
+    for rule in rules:
+        name = f"alb_rules[priority {rule.get('priority')}]"
+        has_target, fixed = bool(rule.get("target_group")), rule.get("fixed_response")
+        if has_target == bool(fixed):
+            problems.append(f"{name} needs exactly one of target_group and fixed_response")
+        if has_target and rule["target_group"] not in target_groups:
+            problems.append(f"{name}.target_group {rule['target_group']!r} is not in alb_target_groups")
+        if fixed:
+            problems.extend(_fixed_response_problems(name, rule))
+        source_ips = rule.get("source_ips") or []
+        problems.extend(f"{name}.source_ips: {p}" for p in map(_source_ip_problem, source_ips) if p)
+        paths = list(rule.get("path_patterns") or [])
+        for condition, values in (("path_patterns", paths), ("source_ips", source_ips)):
+            if len(values) > MAX_VALUES_PER_CONDITION:
+                problems.append(
+                    f"{name}.{condition} has {len(values)} values; a condition takes at most "
+                    f"{MAX_VALUES_PER_CONDITION} (split the rule)"
+                )
+        if 1 + len(paths) + len(source_ips) > MAX_VALUES_PER_RULE:
+            problems.append(
+                f"{name} has {1 + len(paths) + len(source_ips)} condition values (host, path_patterns, "
+                f"source_ips); a rule takes at most {MAX_VALUES_PER_RULE} (split the rule)"
+            )
+        wildcards = sum(str(v).count("*") + str(v).count("?") for v in [rule.get("host", ""), *paths])
+        if wildcards > MAX_WILDCARDS_PER_RULE:
+            problems.append(f"{name} has {wildcards} wildcards; a rule takes at most {MAX_WILDCARDS_PER_RULE}")
+    return problems
 
 
 def alb_egress_ports(target_groups: list[dict[str, Any]]) -> list[int]:
@@ -49,4 +145,8 @@ def alb_egress_ports(target_groups: list[dict[str, Any]]) -> list[int]:
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"alb_listener_rules": alb_listener_rules, "alb_egress_ports": alb_egress_ports}
+        return {
+            "alb_listener_rules": alb_listener_rules,
+            "alb_rule_problems": alb_rule_problems,
+            "alb_egress_ports": alb_egress_ports,
+        }

@@ -43,7 +43,7 @@ def _security_group(ec2, name: str, vpc_id: str | None) -> dict | None:
 
 
 def _values(condition: dict) -> list[str]:
-    for key in ("HostHeaderConfig", "PathPatternConfig"):
+    for key in ("HostHeaderConfig", "PathPatternConfig", "SourceIpConfig"):
         if key in condition:
             return sorted(condition[key]["Values"])
     return sorted(condition.get("Values", []))
@@ -91,6 +91,10 @@ def dump(alb_name: str, sg_name: str) -> dict:
                     "rule_arn": rule["RuleArn"],
                     "hosts": conditions.get("host-header", []),
                     "paths": conditions.get("path-pattern", []),
+                    "source_ips": conditions.get("source-ip", []),
+                    "fixed_responses": [
+                        a["FixedResponseConfig"] for a in rule["Actions"] if a["Type"] == "fixed-response"
+                    ],
                     "target_groups": [
                         names_by_arn.get(arn, arn) for action in rule["Actions"] for arn in _forward_arns(action)
                     ],
