@@ -88,8 +88,7 @@ bench-load: setup ## Load + fault figures (writes benchmarks/results/chatbot_loa
 	$(BIN)/python benchmarks/chatbot_load.py $(ARGS)
 
 diagram: setup ## Render ENV's architecture from its inventory (and outputs/ENV.json) to docs/architecture-ENV.svg
-	@command -v dot >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; } \
-	  || { echo "error: Graphviz's dot is missing: apt-get install graphviz" >&2; exit 1; }
+	@tools/ensure_graphviz.sh
 	$(PLAYBOOK) playbooks/diagram.yml
 	$(BIN)/python tools/diagram.py build/diagram-$(ENV).json --outputs outputs/$(ENV).json \
 	  --dot docs/architecture-$(ENV).dot --svg docs/architecture-$(ENV).svg
@@ -118,6 +117,8 @@ lint: setup .venv-checkov/.installed ## yamllint, ansible-lint, ruff, mypy, band
 	$(BIN)/actionlint .github/workflows/*.yml
 
 test: setup lint up ## Lint, then every pytest and Molecule scenario against the local emulator
+	@# tests/test_diagram.py renders SVG: Graphviz installed and its plugins registered.
+	@tools/ensure_graphviz.sh
 	@set -a; eval "$$($(LOCALENV) env)"; set +a; \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 
