@@ -61,4 +61,6 @@ class CallbackModule(CallbackBase):
             return
         path = Path(self.target)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"check_mode": bool(context.CLIARGS.get("check")), "components": self.counts}, indent=2) + "\n")
+        path.write_text(
+            json.dumps({"check_mode": bool(context.CLIARGS.get("check")), "components": self.counts}, indent=2) + "\n"
+        )

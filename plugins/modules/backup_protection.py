@@ -160,7 +160,9 @@ def comparable_selection(selection: dict[str, Any]) -> dict[str, Any]:
             (dict(t) for t in selection.get("ListOfTags") or []),
             key=lambda t: (t["ConditionKey"], t["ConditionValue"]),
         ),
-        "Conditions": {k: sorted(v, key=lambda c: (c["ConditionKey"], c["ConditionValue"])) for k, v in conditions.items() if v},
+        "Conditions": {
+            k: sorted(v, key=lambda c: (c["ConditionKey"], c["ConditionValue"])) for k, v in conditions.items() if v
+        },
     }
 
 
@@ -221,7 +223,10 @@ class BackupManager:
 
     def state(self) -> dict[str, Any]:
         return {
-            "vault": {"name": self.vault["BackupVaultName"], "encryption_key_arn": self.vault.get("EncryptionKeyArn", "")}
+            "vault": {
+                "name": self.vault["BackupVaultName"],
+                "encryption_key_arn": self.vault.get("EncryptionKeyArn", ""),
+            }
             if self.vault
             else {},
             "plan": {"name": self.params["plan_name"], "rules": comparable_rules(self.plan["BackupPlan"]["Rules"])}
@@ -241,31 +246,53 @@ class BackupManager:
             request: dict[str, Any] = {"BackupVaultName": p["vault_name"], "BackupVaultTags": tags}
             if p["encryption_key_arn"]:
                 request["EncryptionKeyArn"] = p["encryption_key_arn"]
-            self.vault = self._call(f"create the vault {p['vault_name']}", self.client.create_backup_vault, **request) or {}
+            self.vault = (
+                self._call(f"create the vault {p['vault_name']}", self.client.create_backup_vault, **request) or {}
+            )
             self.vault.setdefault("BackupVaultName", p["vault_name"])
             self.vault["EncryptionKeyArn"] = p["encryption_key_arn"]
-        elif p["encryption_key_arn"] and self.vault.get("EncryptionKeyArn", p["encryption_key_arn"]) != p["encryption_key_arn"]:
+        elif (
+            p["encryption_key_arn"]
+            and self.vault.get("EncryptionKeyArn", p["encryption_key_arn"]) != p["encryption_key_arn"]
+        ):
             self.module.warn(
-                f"vault {p['vault_name']} is encrypted with {self.vault.get('EncryptionKeyArn')}; AWS Backup cannot change "
-                f"a vault's key (wanted {p['encryption_key_arn']}): create a new vault to change it"
+                f"vault {p['vault_name']} is encrypted with {self.vault.get('EncryptionKeyArn')}; "
+                f"AWS Backup cannot change a vault's key (wanted {p['encryption_key_arn']}): "
+                "create a new vault to change it"
             )
         plan_body = {"BackupPlanName": p["plan_name"], "Rules": p["rules"]}
         if not self.plan:
-            created = self._call(f"create the plan {p['plan_name']}", self.client.create_backup_plan,
-                                 BackupPlan=plan_body, BackupPlanTags=tags)
+            created = self._call(
+                f"create the plan {p['plan_name']}",
+                self.client.create_backup_plan,
+                BackupPlan=plan_body,
+                BackupPlanTags=tags,
+            )
             self.plan = {"BackupPlanId": (created or {}).get("BackupPlanId", ""), "BackupPlan": plan_body}
             self.selection_id, self.selection = "", {}
         elif comparable_rules(self.plan["BackupPlan"]["Rules"]) != comparable_rules(p["rules"]):
-            self._call(f"update the plan {p['plan_name']}", self.client.update_backup_plan,
-                       BackupPlanId=self.plan["BackupPlanId"], BackupPlan=plan_body)
+            self._call(
+                f"update the plan {p['plan_name']}",
+                self.client.update_backup_plan,
+                BackupPlanId=self.plan["BackupPlanId"],
+                BackupPlan=plan_body,
+            )
         wanted = comparable_selection(p["selection"])
         if p["manage_selection"] and comparable_selection(self.selection) != wanted:
             if self.selection_id:
-                self._call("replace the selection (selections cannot be updated)", self.client.delete_backup_selection,
-                           BackupPlanId=self.plan["BackupPlanId"], SelectionId=self.selection_id)
+                self._call(
+                    "replace the selection (selections cannot be updated)",
+                    self.client.delete_backup_selection,
+                    BackupPlanId=self.plan["BackupPlanId"],
+                    SelectionId=self.selection_id,
+                )
             if wanted:
-                self._call("create the selection", self.client.create_backup_selection,
-                           BackupPlanId=self.plan["BackupPlanId"], BackupSelection=p["selection"])
+                self._call(
+                    "create the selection",
+                    self.client.create_backup_selection,
+                    BackupPlanId=self.plan["BackupPlanId"],
+                    BackupSelection=p["selection"],
+                )
         return {
             "vault": {"name": p["vault_name"], "encryption_key_arn": self.vault.get("EncryptionKeyArn", "")},
             "plan": {"name": p["plan_name"], "rules": comparable_rules(p["rules"])},
@@ -280,14 +307,22 @@ class BackupManager:
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             self.module.fail_json_aws(exc, msg=f"Could not list the recovery points of vault {name}")
         for arn in arns:
-            self._call(f"delete the recovery point {arn}", self.client.delete_recovery_point,
-                       BackupVaultName=name, RecoveryPointArn=arn)
+            self._call(
+                f"delete the recovery point {arn}",
+                self.client.delete_recovery_point,
+                BackupVaultName=name,
+                RecoveryPointArn=arn,
+            )
 
     def ensure_absent(self) -> dict[str, Any]:
         if self.plan:
             if self.selection_id:
-                self._call("delete the selection", self.client.delete_backup_selection,
-                           BackupPlanId=self.plan["BackupPlanId"], SelectionId=self.selection_id)
+                self._call(
+                    "delete the selection",
+                    self.client.delete_backup_selection,
+                    BackupPlanId=self.plan["BackupPlanId"],
+                    SelectionId=self.selection_id,
+                )
             self._call("delete the plan", self.client.delete_backup_plan, BackupPlanId=self.plan["BackupPlanId"])
         if not self.vault:
             return {"vault": {}, "plan": {}, "selection": {}}

@@ -162,17 +162,31 @@ class TopicManager:
         }
         for key, value in wanted_attributes.items():
             if self.attributes.get(key, "") != value:
-                self._call(f"set {key}", self.client.set_topic_attributes, TopicArn=self.arn, AttributeName=key,
-                           AttributeValue=value)
+                self._call(
+                    f"set {key}",
+                    self.client.set_topic_attributes,
+                    TopicArn=self.arn,
+                    AttributeName=key,
+                    AttributeValue=value,
+                )
         current_policy = json.loads(self.attributes["Policy"]) if self.attributes.get("Policy") else None
         if params["policy"] is not None and current_policy != params["policy"]:
-            self._call("set the policy", self.client.set_topic_attributes, TopicArn=self.arn, AttributeName="Policy",
-                       AttributeValue=json.dumps(params["policy"]))
+            self._call(
+                "set the policy",
+                self.client.set_topic_attributes,
+                TopicArn=self.arn,
+                AttributeName="Policy",
+                AttributeValue=json.dumps(params["policy"]),
+            )
         self._converge_subscriptions(params["email_subscriptions"])
         to_set, to_remove = tag_changes(self.tags, params["tags"], purge=True)
         if to_set:
-            self._call("tag", self.client.tag_resource, ResourceArn=self.arn,
-                       Tags=[{"Key": k, "Value": v} for k, v in to_set.items()])
+            self._call(
+                "tag",
+                self.client.tag_resource,
+                ResourceArn=self.arn,
+                Tags=[{"Key": k, "Value": v} for k, v in to_set.items()],
+            )
         if to_remove:
             self._call("untag", self.client.untag_resource, ResourceArn=self.arn, TagKeys=to_remove)
         return {
@@ -186,12 +200,14 @@ class TopicManager:
     def _converge_subscriptions(self, wanted: list[str]) -> None:
         have = {s["Endpoint"]: s for s in self.subscriptions}
         for address in sorted(set(wanted) - set(have)):
-            self._call(f"subscribe {address}", self.client.subscribe, TopicArn=self.arn, Protocol="email",
-                       Endpoint=address)
+            self._call(
+                f"subscribe {address}", self.client.subscribe, TopicArn=self.arn, Protocol="email", Endpoint=address
+            )
         for address in sorted(set(have) - set(wanted)):
             if have[address]["SubscriptionArn"] != _PENDING:
-                self._call(f"unsubscribe {address}", self.client.unsubscribe,
-                           SubscriptionArn=have[address]["SubscriptionArn"])
+                self._call(
+                    f"unsubscribe {address}", self.client.unsubscribe, SubscriptionArn=have[address]["SubscriptionArn"]
+                )
 
     def _check_mode_arn(self) -> str:
         try:
@@ -209,7 +225,10 @@ class TopicManager:
         if self.module.params["state"] == "absent":
             return []
         have = {s["Endpoint"]: s["SubscriptionArn"] != _PENDING for s in self.subscriptions}
-        return [{"endpoint": a, "confirmed": have.get(a, False)} for a in sorted(set(self.module.params["email_subscriptions"]))]
+        return [
+            {"endpoint": a, "confirmed": have.get(a, False)}
+            for a in sorted(set(self.module.params["email_subscriptions"]))
+        ]
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Alarms, `make status` and the deploy summary on a converged inventories/local.
 
 moto 5.2 has no backup selections or recovery points: roles/backup/molecule checks
-the selection request the role sends instead (roles/backup/molecule/default/vars.yml).
+the selection request the role sends instead (roles/backup/molecule/default/vars/main.yml).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import boto3
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ALARM = "mediamind-local-rds-cpu-high-mediamind"
@@ -37,7 +38,12 @@ def test_status_names_an_alarm_in_alarm_state(deployed_local) -> None:
     try:
         result = subprocess.run(
             [sys.executable, "tools/ops.py", "status", "--env", "local"],
-            cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, check=True, timeout=120,
+            cwd=ROOT,
+            env=os.environ.copy(),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         )
     finally:
         cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="test over")
@@ -54,7 +60,8 @@ def test_every_alarm_notifies_on_alarm_and_on_ok_and_has_a_runbook_line(deployed
     assert sorted(a["AlarmName"] for a in found) == sorted(names)
     runbook = (ROOT / "docs" / "runbook.md").read_text()
     for alarm in found:
-        assert alarm["AlarmActions"] == [topic] and alarm["OKActions"] == [topic], alarm["AlarmName"]
+        assert alarm["AlarmActions"] == [topic], alarm["AlarmName"]
+        assert alarm["OKActions"] == [topic], alarm["AlarmName"]
         anchor = alarm["AlarmDescription"].rpartition("docs/runbook.md#")[2]
         assert f"\n## {anchor}\n" in runbook, f"{alarm['AlarmName']}: no runbook section {anchor}"
 
@@ -68,9 +75,7 @@ def test_summary_fits_one_screen_and_holds_the_dns_records(deployed_local) -> No
     for record in deployed_local["dns_records"]:
         assert record in records
     for record in records:
-        assert any(
-            line.split() == [record["name"], record["type"], *record["value"].split()] for line in lines
-        ), record
+        assert any(line.split() == [record["name"], record["type"], *record["value"].split()] for line in lines), record
     alb = deployed_local["components"]["mediamind-platform"]["alb"]["dns_name"]
     assert f"load balancer: {alb}" in text
     assert "https://api.mediamind.csee.tech" in text
@@ -84,8 +89,13 @@ def test_make_outputs_reprints_without_aws() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
     result = subprocess.run(
-        [sys.executable, "tools/summary.py", str(outputs)], cwd=ROOT, env=env, capture_output=True, text=True,
-        check=True, timeout=60,
+        [sys.executable, "tools/summary.py", str(outputs)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     assert "DNS records to create" in result.stdout
 
@@ -93,13 +103,9 @@ def test_make_outputs_reprints_without_aws() -> None:
 def test_missing_data_is_judged_per_metric() -> None:
     """A silent queue or mail flow is fine; a service or database that stops reporting is not."""
     defaults = (ROOT / "roles" / "monitoring" / "defaults" / "main.yml").read_text()
-    import yaml
-
     settings = yaml.safe_load(defaults)["monitoring_alarm_settings"]
     targets = {"ecs_cluster": "c", "ecs_services": ["api"], "failure_queue_name": "q", "rds_instance_id": "db"}
-    requests = {
-        a["AlarmName"]: a for a in alarms_filter.monitoring_alarm_requests(targets, settings, "p", "arn:topic")
-    }
+    requests = {a["AlarmName"]: a for a in alarms_filter.monitoring_alarm_requests(targets, settings, "p", "arn:topic")}
     assert requests["p-chatbot-failure-queue-depth"]["TreatMissingData"] == "notBreaching"
     assert requests["p-ecs-running-below-desired-api"]["TreatMissingData"] == "breaching"
     assert requests["p-rds-cpu-high-db"]["TreatMissingData"] == "breaching"

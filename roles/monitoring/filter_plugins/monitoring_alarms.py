@@ -51,9 +51,7 @@ def _metric(namespace: str, name: str, stat: str, dims: list[dict[str, str]]) ->
     return {"Namespace": namespace, "MetricName": name, "Statistic": stat, "Dimensions": dims}
 
 
-def _ratio(
-    namespace: str, part: str, whole: str, dims: list[dict[str, str]], period: int, label: str
-) -> dict[str, Any]:
+def _ratio(*, namespace: str, part: str, whole: str, dims: list[dict[str, str]], period: int) -> dict[str, Any]:
     """100 * part / whole over the period: a rate, so a quiet hour with one 5xx does not page anyone."""
 
     def stat(qid: str, name: str) -> dict[str, Any]:
@@ -72,27 +70,34 @@ def _ratio(
             stat("errors", part),
             stat("requests", whole),
             # FILL(errors, 0): a period with requests but no error has no error datapoint.
-            {"Id": "rate", "Expression": "100 * FILL(errors, 0) / requests", "Label": label, "ReturnData": True},
+            {"Id": "rate", "Expression": "100 * FILL(errors, 0) / requests", "Label": "5xx %", "ReturnData": True},
         ]
     }
 
 
-def monitoring_alarm_requests(
-    targets: dict[str, Any], settings: dict[str, dict[str, Any]], prefix: str, topic_arn: str
-) -> list[dict[str, Any]]:
-    """The PutMetricAlarm requests for every watched resource (monitoring_targets)."""
-    alarms: list[dict[str, Any]] = []
+class _Alarms:
+    """Collects PutMetricAlarm requests; one method per watched component."""
 
-    def add(kind: str, subject: str, body: dict[str, Any], comparison: str = _GREATER, threshold: Any = None) -> None:
-        s = settings[kind]
-        name = f"{prefix}-{kind}" + (f"-{subject}" if subject else "")
+    def __init__(self, settings: dict[str, dict[str, Any]], prefix: str, topic_arn: str) -> None:
+        self.settings = settings
+        self.prefix = prefix
+        self.actions = [topic_arn] if topic_arn else []
+        self.requests: list[dict[str, Any]] = []
+
+    def period(self, kind: str) -> int:
+        return int(self.settings[kind]["period"])
+
+    def add(
+        self, kind: str, subject: str, body: dict[str, Any], comparison: str = _GREATER, threshold: Any = None
+    ) -> None:
+        s = self.settings[kind]
         request = {
-            "AlarmName": name,
+            "AlarmName": f"{self.prefix}-{kind}" + (f"-{subject}" if subject else ""),
             "AlarmDescription": f"{KINDS[kind]}{' (' + subject + ')' if subject else ''}. "
             f"Runbook: docs/runbook.md#{kind}",
             "ActionsEnabled": True,
-            "AlarmActions": [topic_arn] if topic_arn else [],
-            "OKActions": [topic_arn] if topic_arn else [],
+            "AlarmActions": list(self.actions),
+            "OKActions": list(self.actions),
             "EvaluationPeriods": int(s["evaluation_periods"]),
             "DatapointsToAlarm": int(s["datapoints"]),
             "Threshold": float(s["threshold"] if threshold is None else threshold),
@@ -102,83 +107,99 @@ def monitoring_alarm_requests(
         }
         if "Metrics" not in body:
             request["Period"] = int(s["period"])
-        alarms.append(request)
+        if not request.get("Dimensions", True):
+            request.pop("Dimensions")
+        self.requests.append(request)
 
-    def period(kind: str) -> int:
-        return int(settings[kind]["period"])
+    def load_balancer(self, lb: str, target_groups: list[str]) -> None:
+        elb = "AWS/ApplicationELB"
+        if lb:
+            dims = _dims(LoadBalancer=lb)
+            period = self.period("alb-5xx-rate")
+            body = _ratio(namespace=elb, part="HTTPCode_ELB_5XX_Count", whole="RequestCount", dims=dims, period=period)
+            self.add("alb-5xx-rate", "", body)
+        for tg in target_groups:
+            dims = _dims(TargetGroup=tg, LoadBalancer=lb)
+            subject = _subject(tg)
+            period = self.period("tg-5xx-rate")
+            body = _ratio(
+                namespace=elb, part="HTTPCode_Target_5XX_Count", whole="RequestCount", dims=dims, period=period
+            )
+            self.add("tg-5xx-rate", subject, body)
+            self.add("tg-unhealthy-hosts", subject, _metric(elb, "UnHealthyHostCount", "Maximum", dims))
+            response = _metric(elb, "TargetResponseTime", "", dims)
+            response.pop("Statistic")
+            response["ExtendedStatistic"] = "p95"
+            self.add("tg-response-time", subject, response)
 
-    lb = targets.get("load_balancer") or ""
-    if lb:
-        body = _ratio(
-            "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "RequestCount", _dims(LoadBalancer=lb),
-            period("alb-5xx-rate"), "5xx %",
-        )
-        add("alb-5xx-rate", "", body)
-    for tg in targets.get("target_groups") or []:
-        dims = _dims(TargetGroup=tg, LoadBalancer=lb)
-        subject = _subject(tg)
-        body = _ratio(
-            "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "RequestCount", dims, period("tg-5xx-rate"), "5xx %"
-        )
-        add("tg-5xx-rate", subject, body)
-        add("tg-unhealthy-hosts", subject, _metric("AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", dims))
-        response = _metric("AWS/ApplicationELB", "TargetResponseTime", "", dims)
-        response.pop("Statistic")
-        response["ExtendedStatistic"] = "p95"
-        add("tg-response-time", subject, response)
-    cluster = targets.get("ecs_cluster") or ""
-    for service in targets.get("ecs_services") or []:
-        dims = _dims(ClusterName=cluster, ServiceName=service)
-        below = {
-            "Metrics": [
+    def services(self, cluster: str, services: list[str]) -> None:
+        for service in services:
+            dims = _dims(ClusterName=cluster, ServiceName=service)
+            queries = [
                 {
                     "Id": qid,
                     "ReturnData": False,
                     "MetricStat": {
                         "Metric": {"Namespace": "ECS/ContainerInsights", "MetricName": metric, "Dimensions": dims},
-                        "Period": period("ecs-running-below-desired"),
+                        "Period": self.period("ecs-running-below-desired"),
                         "Stat": "Minimum" if qid == "running" else "Maximum",
                     },
                 }
                 for qid, metric in (("desired", "DesiredTaskCount"), ("running", "RunningTaskCount"))
             ]
-            + [{"Id": "missing", "Expression": "desired - running", "Label": "tasks missing", "ReturnData": True}]
-        }
-        add("ecs-running-below-desired", service, below)
-        add("ecs-cpu-high", service, _metric("AWS/ECS", "CPUUtilization", "Average", dims))
-        add("ecs-memory-high", service, _metric("AWS/ECS", "MemoryUtilization", "Average", dims))
-    db = targets.get("rds_instance_id") or ""
-    if db:
-        dims = _dims(DBInstanceIdentifier=db)
-        add("rds-cpu-high", db, _metric("AWS/RDS", "CPUUtilization", "Average", dims))
-        add("rds-free-storage-low", db, _metric("AWS/RDS", "FreeStorageSpace", "Minimum", dims), _LESS)
-        add("rds-freeable-memory-low", db, _metric("AWS/RDS", "FreeableMemory", "Minimum", dims), _LESS)
-        add("rds-connections-high", db, _metric("AWS/RDS", "DatabaseConnections", "Maximum", dims))
-    for node in targets.get("cache_cluster_ids") or []:
-        dims = _dims(CacheClusterId=node)
-        add("redis-engine-cpu-high", node, _metric("AWS/ElastiCache", "EngineCPUUtilization", "Average", dims))
-        add("redis-memory-high", node, _metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Maximum", dims))
-        add("redis-evictions", node, _metric("AWS/ElastiCache", "Evictions", "Sum", dims))
-    function = targets.get("lambda_function_name") or ""
-    if function:
-        dims = _dims(FunctionName=function)
-        add("chatbot-errors", "", _metric("AWS/Lambda", "Errors", "Sum", dims))
-        add("chatbot-throttles", "", _metric("AWS/Lambda", "Throttles", "Sum", dims))
-        # The threshold is a fraction of the function's timeout, in milliseconds.
-        near = float(settings["chatbot-duration-near-timeout"]["threshold"]) * int(targets["lambda_timeout_seconds"]) * 1000
-        add("chatbot-duration-near-timeout", "", _metric("AWS/Lambda", "Duration", "Maximum", dims), threshold=near)
-    queue = targets.get("failure_queue_name") or ""
-    if queue:
-        dims = _dims(QueueName=queue)
-        add("chatbot-failure-queue-depth", "", _metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", dims))
-        add("chatbot-failure-queue-age", "", _metric("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", dims))
+            missing = {"Id": "missing", "Expression": "desired - running", "Label": "tasks missing", "ReturnData": True}
+            self.add("ecs-running-below-desired", service, {"Metrics": [*queries, missing]})
+            self.add("ecs-cpu-high", service, _metric("AWS/ECS", "CPUUtilization", "Average", dims))
+            self.add("ecs-memory-high", service, _metric("AWS/ECS", "MemoryUtilization", "Average", dims))
+
+    def data_stores(self, db: str, nodes: list[str]) -> None:
+        if db:
+            dims = _dims(DBInstanceIdentifier=db)
+            self.add("rds-cpu-high", db, _metric("AWS/RDS", "CPUUtilization", "Average", dims))
+            self.add("rds-free-storage-low", db, _metric("AWS/RDS", "FreeStorageSpace", "Minimum", dims), _LESS)
+            self.add("rds-freeable-memory-low", db, _metric("AWS/RDS", "FreeableMemory", "Minimum", dims), _LESS)
+            self.add("rds-connections-high", db, _metric("AWS/RDS", "DatabaseConnections", "Maximum", dims))
+        for node in nodes:
+            dims = _dims(CacheClusterId=node)
+            cache = "AWS/ElastiCache"
+            self.add("redis-engine-cpu-high", node, _metric(cache, "EngineCPUUtilization", "Average", dims))
+            self.add("redis-memory-high", node, _metric(cache, "DatabaseMemoryUsagePercentage", "Maximum", dims))
+            self.add("redis-evictions", node, _metric(cache, "Evictions", "Sum", dims))
+
+    def chatbot(self, function: str, timeout_seconds: int, queue: str) -> None:
+        if function:
+            dims = _dims(FunctionName=function)
+            self.add("chatbot-errors", "", _metric("AWS/Lambda", "Errors", "Sum", dims))
+            self.add("chatbot-throttles", "", _metric("AWS/Lambda", "Throttles", "Sum", dims))
+            # The threshold is a fraction of the function's timeout, in milliseconds.
+            near = float(self.settings["chatbot-duration-near-timeout"]["threshold"]) * timeout_seconds * 1000
+            body = _metric("AWS/Lambda", "Duration", "Maximum", dims)
+            self.add("chatbot-duration-near-timeout", "", body, threshold=near)
+        if queue:
+            dims = _dims(QueueName=queue)
+            depth = _metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", dims)
+            self.add("chatbot-failure-queue-depth", "", depth)
+            age = _metric("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", dims)
+            self.add("chatbot-failure-queue-age", "", age)
+
+    def ses(self) -> None:
+        self.add("ses-bounce-rate", "", _metric("AWS/SES", "Reputation.BounceRate", "Maximum", []))
+        self.add("ses-complaint-rate", "", _metric("AWS/SES", "Reputation.ComplaintRate", "Maximum", []))
+
+
+def monitoring_alarm_requests(
+    targets: dict[str, Any], settings: dict[str, dict[str, Any]], prefix: str, topic_arn: str
+) -> list[dict[str, Any]]:
+    """The PutMetricAlarm requests for every watched resource (monitoring_targets)."""
+    alarms = _Alarms(settings, prefix, topic_arn)
+    alarms.load_balancer(targets.get("load_balancer") or "", list(targets.get("target_groups") or []))
+    alarms.services(targets.get("ecs_cluster") or "", list(targets.get("ecs_services") or []))
+    alarms.data_stores(targets.get("rds_instance_id") or "", list(targets.get("cache_cluster_ids") or []))
+    timeout = int(targets.get("lambda_timeout_seconds") or 60)
+    alarms.chatbot(targets.get("lambda_function_name") or "", timeout, targets.get("failure_queue_name") or "")
     if targets.get("ses"):
-        add("ses-bounce-rate", "", _metric("AWS/SES", "Reputation.BounceRate", "Maximum", []))
-        add("ses-complaint-rate", "", _metric("AWS/SES", "Reputation.ComplaintRate", "Maximum", []))
-    for alarm in alarms:
-        if not alarm.get("Dimensions", True):
-            alarm.pop("Dimensions")
-    return alarms
+        alarms.ses()
+    return alarms.requests
 
 
 class FilterModule:
