@@ -165,7 +165,9 @@ def backups(outputs: dict[str, Any], args: argparse.Namespace) -> list[str]:
             )
             for point in page.get("RecoveryPoints", [])
         ]
-        lines.append(f"vault {vault['vault_name']}: {len(points)} recovery point(s), daily plan {vault.get('plan_name', '?')}")
+        lines.append(
+            f"vault {vault['vault_name']}: {len(points)} recovery point(s), daily plan {vault.get('plan_name', '?')}"
+        )
         by_resource: dict[str, list[dict[str, Any]]] = {}
         for point in points:
             by_resource.setdefault(point["ResourceArn"], []).append(point)
