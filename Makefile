@@ -19,7 +19,7 @@ define with_env
 if [ "$(ENV)" = local ]; then $(LOCALENV) up >/dev/null && set -a && eval "$$($(LOCALENV) env)" && set +a; fi; $(1)
 endef
 
-.PHONY: help setup lock up down deploy plan destroy release status logs redrive diagram demo send-mail test-load bench-load lambda-package bench-chatbot bench-noop test lint clean
+.PHONY: help setup lock up down deploy plan destroy release status logs redrive backups outputs diagram demo send-mail test-load bench-load lambda-package bench-chatbot bench-noop test lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -51,11 +51,13 @@ up: setup ## Start the local emulator (moto server + TLS Redis on 127.0.0.1)
 down: ## Stop exactly what `make up` started
 	@if [ -x $(BIN)/python ]; then $(LOCALENV) down; else echo "nothing to stop (no virtualenv)"; fi
 
-deploy: setup ## Deploy ENV (default local: starts the emulator when needed)
-	@$(PLAYBOOK) playbooks/site.yml $(ARGS)
+deploy: setup ## Deploy ENV (default local: starts the emulator when needed), then print its summary
+	@MM_CHANGES_FILE=build/changes-$(ENV).json $(PLAYBOOK) playbooks/site.yml $(ARGS)
+	@$(BIN)/python tools/summary.py outputs/$(ENV).json --changes build/changes-$(ENV).json
 
-plan: setup ## Show what a deploy of ENV would change (check mode + diff)
-	@$(PLAYBOOK) playbooks/site.yml --check --diff $(ARGS)
+plan: setup ## Show what a deploy of ENV would change (check mode + diff), then the summary
+	@MM_CHANGES_FILE=build/plan-$(ENV).json $(PLAYBOOK) playbooks/site.yml --check --diff $(ARGS)
+	@if [ -f outputs/$(ENV).json ]; then $(BIN)/python tools/summary.py outputs/$(ENV).json --changes build/plan-$(ENV).json; fi
 
 destroy: setup ## Remove ENV in reverse order (production needs ARGS='-e confirm_teardown=production')
 	@$(PLAYBOOK) playbooks/teardown.yml $(ARGS)
@@ -69,6 +71,12 @@ status: setup ## Services running/desired, deployments, target health, chatbot e
 
 logs: setup ## Recent log lines of SERVICE (an ECS service or `chatbot`) in ENV
 	@$(call with_env,$(BIN)/python tools/ops.py logs --env $(ENV) --service "$(SERVICE)")
+
+backups: setup ## Latest recovery points per resource in ENV's backup vault
+	@$(call with_env,$(BIN)/python tools/ops.py backups --env $(ENV))
+
+outputs: setup ## Reprint ENV's deploy summary from outputs/ENV.json (no AWS call)
+	@$(BIN)/python tools/summary.py outputs/$(ENV).json
 
 redrive: setup ## Replay the chatbot's failure-queue messages (each mail still processed at most once)
 	@$(call with_env,$(BIN)/python tools/ops.py redrive --env $(ENV))
@@ -88,8 +96,7 @@ bench-load: setup ## Load + fault figures (writes benchmarks/results/chatbot_loa
 	$(BIN)/python benchmarks/chatbot_load.py $(ARGS)
 
 diagram: setup ## Render ENV's architecture from its inventory (and outputs/ENV.json) to docs/architecture-ENV.svg
-	@command -v dot >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; } \
-	  || { echo "error: Graphviz's dot is missing: apt-get install graphviz" >&2; exit 1; }
+	@tools/ensure_graphviz.sh
 	$(PLAYBOOK) playbooks/diagram.yml
 	$(BIN)/python tools/diagram.py build/diagram-$(ENV).json --outputs outputs/$(ENV).json \
 	  --dot docs/architecture-$(ENV).dot --svg docs/architecture-$(ENV).svg
@@ -118,6 +125,8 @@ lint: setup .venv-checkov/.installed ## yamllint, ansible-lint, ruff, mypy, band
 	$(BIN)/actionlint .github/workflows/*.yml
 
 test: setup lint up ## Lint, then every pytest and Molecule scenario against the local emulator
+	@# tests/test_diagram.py renders SVG: Graphviz installed and its plugins registered.
+	@tools/ensure_graphviz.sh
 	@set -a; eval "$$($(LOCALENV) env)"; set +a; \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 

@@ -1,6 +1,7 @@
-"""Day-two commands for one environment: status, logs and redrive.
+"""Day-two commands for one environment: status, logs, redrive and backups.
 
-    python tools/ops.py status  --env ENV
+    python tools/ops.py status  --env ENV      (services, targets, chatbot, alarms not OK)
+    python tools/ops.py backups --env ENV [--limit-points N]
     python tools/ops.py logs    --env ENV --service NAME [--minutes M] [--limit N]
     python tools/ops.py redrive --env ENV [--max N]
 
@@ -127,9 +128,56 @@ def chatbot_status(outputs: dict[str, Any], minutes: int = 60) -> list[str]:
     ]
 
 
+def alarm_status(outputs: dict[str, Any]) -> list[str]:
+    """The environment's alarms (monitoring_outputs) that are not OK, with their runbook line."""
+    names = sorted({name for mon in components(outputs, "monitoring") for name in mon.get("alarms", [])})
+    if not names:
+        return []
+    cloudwatch = client("cloudwatch", outputs)
+    found = []
+    for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
+        found += cloudwatch.describe_alarms(AlarmNames=names[start : start + 100])["MetricAlarms"]
+    bad = sorted((a for a in found if a["StateValue"] != "OK"), key=lambda a: (a["StateValue"], a["AlarmName"]))
+    lines = [f"alarms: {len(bad)} of {len(names)} not OK"]
+    for alarm in bad:
+        runbook = alarm.get("AlarmDescription", "").rpartition("Runbook: ")[2]
+        lines.append(f"  {alarm['StateValue']:<17} {alarm['AlarmName']}  ({runbook})")
+    return lines
+
+
 def status(outputs: dict[str, Any], _args: argparse.Namespace) -> list[str]:
     header = f"environment {outputs['environment']} ({outputs.get('region', '?')})"
-    return [header, *service_status(outputs), *target_health(outputs), *chatbot_status(outputs)]
+    return [header, *service_status(outputs), *target_health(outputs), *chatbot_status(outputs), *alarm_status(outputs)]
+
+
+def backups(outputs: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """The latest recovery points of each resource in the environment's backup vault."""
+    vaults = [b for b in components(outputs, "backup") if b.get("vault_name")]
+    if not vaults:
+        raise OpsError(f"this environment has no backup vault (outputs/{outputs['environment']}.json)")
+    backup = client("backup", outputs)
+    lines = []
+    for vault in vaults:
+        points = [
+            point
+            for page in backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
+                BackupVaultName=vault["vault_name"]
+            )
+            for point in page.get("RecoveryPoints", [])
+        ]
+        lines.append(
+            f"vault {vault['vault_name']}: {len(points)} recovery point(s), daily plan {vault.get('plan_name', '?')}"
+        )
+        by_resource: dict[str, list[dict[str, Any]]] = {}
+        for point in points:
+            by_resource.setdefault(point["ResourceArn"], []).append(point)
+        for resource, items in sorted(by_resource.items()):
+            items.sort(key=lambda p: p["CreationDate"], reverse=True)
+            lines.append(f"  {resource}")
+            for point in items[: args.limit_points]:
+                created = point["CreationDate"].strftime("%Y-%m-%d %H:%M UTC")
+                lines.append(f"    {created}  {point['Status']:<10} {point['RecoveryPointArn']}")
+    return lines
 
 
 # --------------------------------------------------------------------------- logs
@@ -242,14 +290,15 @@ def redrive(outputs: dict[str, Any], args: argparse.Namespace) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="MediaMind day-two commands")
-    parser.add_argument("command", choices=("status", "logs", "redrive"))
+    parser.add_argument("command", choices=("status", "logs", "redrive", "backups"))
     parser.add_argument("--env", default="local")
     parser.add_argument("--service", default="")
     parser.add_argument("--minutes", type=int, default=60)
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--max", type=int, default=1000, help="redrive at most this many messages")
+    parser.add_argument("--limit-points", type=int, default=3, help="backups: latest points per resource")
     args = parser.parse_args(argv)
-    commands = {"status": status, "logs": logs, "redrive": redrive}
+    commands = {"status": status, "logs": logs, "redrive": redrive, "backups": backups}
     try:
         outputs = load_outputs(args.env)
         for line in commands[args.command](outputs, args):

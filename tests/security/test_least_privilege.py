@@ -21,6 +21,7 @@ import pytest
 # - ec2:*NetworkInterface* / Describe*: what a VPC Lambda needs for its ENIs
 #   (AWSLambdaVPCAccessExecutionRole); Describe* never take resources.
 # - logs:DescribeLogGroups and cloudwatch:PutMetricData: no resource types.
+# - tag:GetResources: how AWS Backup resolves a tag-based selection (no resource types).
 UNSCOPABLE = {
     "ecr:getauthorizationtoken",
     "ec2:createnetworkinterface",
@@ -33,6 +34,7 @@ UNSCOPABLE = {
     "ec2:describevpcs",
     "logs:describeloggroups",
     "cloudwatch:putmetricdata",
+    "tag:getresources",
 }
 SOURCE_KEYS = {"aws:sourceaccount", "aws:sourcearn"}
 
@@ -92,7 +94,7 @@ def _check_resource_policy(where: str, doc: dict, problems: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def aws(deployed_local):
-    return {name: boto3.client(name) for name in ("iam", "s3", "sqs", "lambda", "ec2", "elbv2")}
+    return {name: boto3.client(name) for name in ("iam", "s3", "sqs", "lambda", "ec2", "elbv2", "sns", "kms")}
 
 
 def test_iam_roles_are_least_privilege(aws) -> None:
@@ -133,6 +135,14 @@ def test_resource_policies_condition_service_principals(aws, deployed_local) -> 
         attrs = aws["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
         if "Policy" in attrs:
             _check_resource_policy(f"queue {url}", _doc(attrs["Policy"]), problems)
+    for topic in aws["sns"].list_topics().get("Topics", []):
+        attrs = aws["sns"].get_topic_attributes(TopicArn=topic["TopicArn"])["Attributes"]
+        if "Policy" in attrs:
+            _check_resource_policy(f"topic {topic['TopicArn']}", _doc(attrs["Policy"]), problems)
+    for alias in aws["kms"].list_aliases()["Aliases"]:
+        if "mediamind" in alias["AliasName"] and alias.get("TargetKeyId"):
+            policy = aws["kms"].get_key_policy(KeyId=alias["TargetKeyId"], PolicyName="default")["Policy"]
+            _check_resource_policy(f"key {alias['AliasName']}", _doc(policy), problems)
     assert not problems, "\n".join(problems)
 
 

@@ -1,0 +1,112 @@
+"""Alarms, `make status` and the deploy summary on a converged inventories/local.
+
+moto 5.2 has no backup selections or recovery points: roles/backup/molecule checks
+the selection request the role sends instead (roles/backup/molecule/default/vars/main.yml).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ALARM = "mediamind-local-rds-cpu-high-mediamind"
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+summary = _load(ROOT / "tools" / "summary.py", "summary")
+alarms_filter = _load(ROOT / "roles" / "monitoring" / "filter_plugins" / "monitoring_alarms.py", "monitoring_alarms")
+
+
+def test_status_names_an_alarm_in_alarm_state(deployed_local) -> None:
+    cloudwatch = boto3.client("cloudwatch")
+    assert ALARM in deployed_local["components"]["mediamind-platform"]["monitoring"]["alarms"]
+    cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="test: CPU at 99 %")
+    try:
+        result = subprocess.run(
+            [sys.executable, "tools/ops.py", "status", "--env", "local"],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+    finally:
+        cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="test over")
+    lines = [line for line in result.stdout.splitlines() if ALARM in line]
+    assert lines, result.stdout
+    assert lines[0].split()[0] == "ALARM"
+    assert "docs/runbook.md#rds-cpu-high" in lines[0]
+
+
+def test_every_alarm_notifies_on_alarm_and_on_ok_and_has_a_runbook_line(deployed_local) -> None:
+    names = deployed_local["components"]["mediamind-platform"]["monitoring"]["alarms"]
+    topic = deployed_local["components"]["mediamind-platform"]["monitoring"]["topic_arn"]
+    found = boto3.client("cloudwatch").describe_alarms(AlarmNamePrefix="mediamind-local-")["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in found) == sorted(names)
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    for alarm in found:
+        assert alarm["AlarmActions"] == [topic], alarm["AlarmName"]
+        assert alarm["OKActions"] == [topic], alarm["AlarmName"]
+        anchor = alarm["AlarmDescription"].rpartition("docs/runbook.md#")[2]
+        assert f"\n## {anchor}\n" in runbook, f"{alarm['AlarmName']}: no runbook section {anchor}"
+
+
+def test_summary_fits_one_screen_and_holds_the_dns_records(deployed_local) -> None:
+    lines = summary.render(deployed_local)
+    assert len(lines) <= 40, "\n".join(lines)
+    text = "\n".join(lines)
+    records = summary.dns_records(deployed_local)
+    assert records, "no DNS record in outputs/local.json"
+    for record in deployed_local["dns_records"]:
+        assert record in records
+    for record in records:
+        assert any(line.split() == [record["name"], record["type"], *record["value"].split()] for line in lines), record
+    alb = deployed_local["components"]["mediamind-platform"]["alb"]["dns_name"]
+    assert f"load balancer: {alb}" in text
+    assert "https://api.mediamind.csee.tech" in text
+
+
+def test_make_outputs_reprints_without_aws() -> None:
+    """tools/summary.py reads files only: with no reachable endpoint and no credentials it still prints."""
+    outputs = ROOT / "outputs" / "local.json"
+    if not outputs.is_file():
+        return
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+    result = subprocess.run(
+        [sys.executable, "tools/summary.py", str(outputs)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "DNS records to create" in result.stdout
+
+
+def test_missing_data_is_judged_per_metric() -> None:
+    """A silent queue or mail flow is fine; a service or database that stops reporting is not."""
+    defaults = (ROOT / "roles" / "monitoring" / "defaults" / "main.yml").read_text()
+    settings = yaml.safe_load(defaults)["monitoring_alarm_settings"]
+    targets = {"ecs_cluster": "c", "ecs_services": ["api"], "failure_queue_name": "q", "rds_instance_id": "db"}
+    requests = {a["AlarmName"]: a for a in alarms_filter.monitoring_alarm_requests(targets, settings, "p", "arn:topic")}
+    assert requests["p-chatbot-failure-queue-depth"]["TreatMissingData"] == "notBreaching"
+    assert requests["p-ecs-running-below-desired-api"]["TreatMissingData"] == "breaching"
+    assert requests["p-rds-cpu-high-db"]["TreatMissingData"] == "breaching"
+    assert all(a["OKActions"] == ["arn:topic"] for a in requests.values())
