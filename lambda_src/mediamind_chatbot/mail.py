@@ -164,9 +164,9 @@ def _read_fields(  # noqa: PLR0911, PLR0912, PLR0915 - one linear scan with its 
     while pos < window_end:
         nl = raw.find(b"\n", pos, window_end)
         if nl < 0:
-            if window_end < end:
-                return fields, end, "headers_too_large", count
-            line_end = next_pos = end
+            # Past the block cap: the line it cuts is still checked against its own field's
+            # cap first, so a 1 MB Subject reports subject_too_long, not the block.
+            line_end = next_pos = window_end if window_end < end else end
         else:
             line_end, next_pos = nl, nl + 1
         line = raw[pos:line_end]
