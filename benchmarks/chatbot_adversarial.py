@@ -17,9 +17,9 @@ This is not a test: it prints and writes figures, it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
-import gc
 import platform
 import statistics
 import subprocess
@@ -67,7 +67,7 @@ def worker(bucket: str, warm_key: str, key: str) -> None:
                       "idle_kb": idle, "above_idle_kb": max(0, peak - idle)}))  # fmt: skip
 
 
-def main() -> int:  # noqa: PLR0915 - a linear script reads best
+def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "chatbot_adversarial.md")

@@ -353,7 +353,7 @@ def test_raw_8bit_subject_is_delivered_decoded(pipeline, put_mail, standin):
     _key, event = put_mail(mail_fixture("raw_8bit_subject.eml"))
     assert _one(pipeline.handle(event, FakeContext()))["outcome"] == "processed"
     (call,) = standin.calls
-    assert call.payload["subject"] == "Grüße – SMTPUTF8 \ufffd raw"
+    assert call.payload["subject"] == "Grüße \u2013 SMTPUTF8 \ufffd raw"
     assert call.payload["body"] == "Wo finde ich meine Notizen? Ü"
 
 
@@ -375,7 +375,9 @@ def _forged(sender_header: str, ses_from: str) -> bytes:
         ("Alice <alice@allowed.example>", "from_domain_mismatch"),
     ],
 )
-def test_forged_senders_never_reach_the_backend(chatbot_env, put_mail, standin, sender_header, reason, allowed):
+def test_forged_senders_never_reach_the_backend(  # noqa: PLR0917 - fixtures and parameters
+    chatbot_env, put_mail, standin, sender_header, reason, allowed
+):
     from mediamind_chatbot.handler import build_pipeline  # noqa: PLC0415
 
     env = {**chatbot_env, **({"ALLOWED_SENDERS": allowed} if allowed else {})}

@@ -22,7 +22,7 @@ import pytest
 from .conftest import FIXTURES, PREFIX
 
 sys.path.insert(0, str(FIXTURES))
-import poison  # noqa: E402
+import poison
 
 WORKER = Path(__file__).with_name("poison_worker.py")
 # Address space, not resident memory: threads' stacks and the allocator's arenas count too.
