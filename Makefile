@@ -19,7 +19,7 @@ define with_env
 if [ "$(ENV)" = local ]; then $(LOCALENV) up >/dev/null && set -a && eval "$$($(LOCALENV) env)" && set +a; fi; $(1)
 endef
 
-.PHONY: help setup lock up down deploy plan destroy release status logs redrive backups outputs diagram demo send-mail test-load bench-load lambda-package bench-chatbot bench-noop test lint clean
+.PHONY: help setup lock up down deploy plan destroy release status logs redrive backups outputs diagram demo send-mail test-load bench-load lambda-package bench-chatbot bench-chatbot-adversarial bench-noop test lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -106,6 +106,9 @@ lambda-package: setup ## Build build/mediamind_chatbot.zip deterministically (pr
 
 bench-chatbot: setup up ## Benchmark the chatbot Lambda on loopback (writes benchmarks/results/chatbot.md)
 	@$(call with_env,$(BIN)/python benchmarks/chatbot_bench.py $(ARGS))
+
+bench-chatbot-adversarial: setup up ## Time and peak memory per crafted mail (writes benchmarks/results/chatbot_adversarial.md)
+	@$(call with_env,$(BIN)/python benchmarks/chatbot_adversarial.py $(ARGS))
 
 bench-noop: setup up ## Time a no-op converge of local, project config vs stock Ansible (benchmarks/results/noop_converge.md)
 	$(BIN)/python benchmarks/noop_converge.py $(ARGS)

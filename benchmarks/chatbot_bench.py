@@ -5,11 +5,12 @@
 
 Reports, from one run:
 * handler time per mail vs an "I/O floor" measured in the same run: the same S3 GET,
-  two Redis commands (SET NX EX, SET EX) and one POST over a kept-alive connection, with no
-  logic.  Floor and handler alternate in blocks of 50 mails so load drift hits both alike
+  three Redis commands (SET NX EX, one EVALSHA, SET EX) and one POST over a kept-alive
+  connection, with no logic.  Floor and handler alternate in blocks of 50 mails so load drift hits both alike
   (goal: handler <= 1.3x floor);
 * Redis commands per processed mail (client-side count, cross-checked with the server's
-  INFO commandstats; goal <= 2) and S3 requests per mail (botocore hook; goal 1);
+  INFO commandstats; goal <= 3: claim, admit script with the sender's count, marker)
+  and S3 requests per mail (botocore hook; goal 1);
 * cold import of the handler module vs ``import boto3, redis`` alone, each in fresh
   interpreters, interleaved, median of N (goal <= 1.15x), with our bytecode cached and
   without it (the zip ships no .pyc, so a Lambda cold start compiles our modules).
@@ -43,11 +44,12 @@ PREFIX = "inbound/"
 BLOCK = 50
 
 NOTES = """
-How to read it: the floor does the same S3 GET (same botocore config), a `SET NX EX GET` and a
-`SET EX` on the same TLS Redis, and one POST over a kept-alive `http.client` connection to the
-same stand-in, with no parsing, filtering or logging; the difference to the handler is the
-function's own CPU cost per mail (parsing with `email` `policy.default`, filters, JSON log line
-and EMF document).  Absolute times are dominated by moto's S3 GET and by the machine's load
+How to read it: the floor does the same S3 GET (same botocore config), a `SET NX EX GET`, one
+`EVALSHA` of a one-command script and a `SET EX` on the same TLS Redis, and one POST over a
+kept-alive `http.client` connection to the same stand-in, with no parsing, filtering or
+logging; the difference to the handler is the function's own CPU cost per mail (the bounded
+header scan and MIME walk of mail.py, filters, JSON log line and EMF document).  Absolute
+times are dominated by moto's S3 GET and by the machine's load
 (shared 2-core VM: see the load average above); the ratios are what the goals refer to.
 Cold import: `python -c "import time; t=time.perf_counter(); import X; ..."` in fresh interpreters,
 the three variants interleaved, median; "no pyc" imports a fresh copy of the package with
@@ -63,6 +65,8 @@ class Ctx:
 
 def _mail(i: int) -> bytes:
     raw = (ROOT / "tests" / "fixtures" / "mail" / "gmail_reply.eml").read_bytes()
+    # One sender per mail: the per-sender hourly limit counts, but never limits, here.
+    raw = raw.replace(b"<Alice@Example.com>", f"<alice-{i}@example.com>".encode())
     return raw.replace(b"<CAB123@mail.gmail.com>", f"<bench-{i}@mail.gmail.com>".encode())
 
 
@@ -162,6 +166,8 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - a linear script reads best
         # The floor: same clients and connection reuse, no logic.
         floor_s3 = boto3.client("s3", config=pipeline.s3.meta.config)
         floor_redis = make_redis(os.environ["MM_REDIS_URL"], os.environ["MM_REDIS_CA"], 2.0)
+        # The admit round trip at its cheapest: one script, one command inside.
+        floor_script = floor_redis.register_script("return redis.call('GET', KEYS[1]) == ARGV[1]")
         host_port = api_url.removeprefix("http://")
         floor_conn = http.client.HTTPConnection(host_port, timeout=10)
         body = json.dumps(
@@ -174,6 +180,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - a linear script reads best
             floor_s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             rkey = f"mediamind:chatbot-floor:{bucket}/{key}"
             floor_redis.set(rkey, "inprogress:x", nx=True, ex=30, get=True)
+            floor_script(keys=[rkey], args=["inprogress:x"])
             floor_conn.request("POST", "/api/v1/chatbot", body=body, headers=headers)
             floor_conn.getresponse().read()
             floor_redis.set(rkey, "done:1", ex=86400)
@@ -251,7 +258,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - a linear script reads best
 
     imports = cold_imports(args.import_runs)
     # Clean the benchmark's keys.
-    for pattern in (f"mediamind:chatbot:{bucket}/*", f"mediamind:chatbot-floor:{bucket}/*"):
+    for pattern in (f"mediamind:chatbot:{bucket}/*", f"mediamind:chatbot-floor:{bucket}/*", "mediamind:chatbot:rate:*"):
         for k in floor_redis.scan_iter(match=pattern, count=1000):
             floor_redis.delete(k)
 
@@ -265,8 +272,9 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - a linear script reads best
         ("handler / floor (median)", f"{hm / fm:.2f}x", "goal <= 1.3x"),
         ("handler / floor (mean)", f"{ha / fa:.2f}x", "goal <= 1.3x"),
         ("Redis commands per processed mail (client count)", f"{len(commands[:dup_commands_before]) / n_count:.2f}",
-         "goal <= 2: " + ", ".join(sorted(set(commands[:dup_commands_before])))),
-        ("Redis commands per processed mail (server INFO commandstats)", f"{server_calls / n_count:.2f}", ""),
+         "goal <= 3: " + ", ".join(sorted(set(commands[:dup_commands_before])))),
+        ("Redis commands per processed mail (server INFO commandstats)", f"{server_calls / n_count:.2f}",
+         "counts the admit script's commands inside the one EVALSHA round trip"),
         ("Redis commands per duplicate delivery", f"{dup_cmds:.2f}", ""),
         ("S3 requests per processed mail", f"{len(s3_requests) / n_count:.2f}",
          "goal 1: " + ",".join(sorted(set(s3_requests)))),

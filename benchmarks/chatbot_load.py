@@ -157,6 +157,10 @@ def raw_mail(n: int, run: str) -> tuple[str, bytes]:
     msg["Message-ID"] = f"<{mail_id}>"
     msg["X-SES-Spam-Verdict"] = "PASS"
     msg["X-SES-Virus-Verdict"] = "PASS"
+    # As SES stores it: the chatbot answers only mail SES authenticated for the From's domain.
+    msg["Authentication-Results"] = (
+        "amazonses.com; spf=pass smtp.mailfrom=example.com; dmarc=pass header.from=example.com"
+    )
     msg.set_content(f"Question number {n} of run {run}?\n")
     return mail_id, msg.as_bytes()
 

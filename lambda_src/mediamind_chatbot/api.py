@@ -7,18 +7,29 @@ server closed it).  Status handling:
 * 2xx                      -> delivered
 * 408, 429, 5xx, I/O error -> transient: exponential backoff with full jitter, as long as
                               the remaining Lambda time allows another attempt
+* 401, 403                 -> not the mail's fault (a key rotation in progress, a misrouted
+                              request): the key is read again once (``key_source``) and the
+                              call repeated if it changed, else :class:`ApiAuthFailed`, which
+                              is transient for the caller (claim released, Lambda retries,
+                              then the failure queue for ``make redrive``)
 * other 4xx                -> permanent (:class:`ApiRejected`): retrying cannot fix a 404
                               (unknown user) or a 400; the caller marks the mail failed
 
-The ``Idempotency-Key`` header (the SES message id) lets the backend drop a repeat of a
-request whose response we lost.
+Every attempt, retries included, ends by the caller's deadline: the socket timeout bounds
+each read, and a watchdog shuts the socket at the attempt's end, so a server that drips
+one byte per second cannot stretch an attempt past it.
+
+The ``Idempotency-Key`` header (the SES message id) is sent, but the real backend does not
+honour it (../shared/APP_CONTRACT.md): the Lambda's own dedup is what prevents a second answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +52,17 @@ class ApiUnavailable(Exception):
     """Transient failures until the time budget ran out."""
 
 
+class ApiAuthFailed(ApiUnavailable):
+    """401/403 with the current key: retried by Lambda (not the mail's fault)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}: the backend refused the API key")
+        self.status = status
+
+
+_AUTH_STATUSES = frozenset({401, 403})
+
+
 class ChatbotApi:
     def __init__(
         self,
@@ -53,6 +75,7 @@ class ChatbotApi:
         max_delay: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
+        key_source: Callable[[], str] | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -62,6 +85,7 @@ class ChatbotApi:
         self._port = parts.port
         self._path = parts.path or "/"
         self._api_key = api_key
+        self._key_source = key_source  # reads the key again (Secrets Manager) after a 401/403
         self._timeout = timeout_seconds
         self._max_attempts = max_attempts
         self._base = base_delay
@@ -87,9 +111,26 @@ class ChatbotApi:
             self._conn.close()
             self._conn = None
 
+    @staticmethod
+    def _abort(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+        """Watchdog: the attempt's time is up; wake the blocked read by shutting the socket."""
+        expired.set()
+        sock = conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     def _once(self, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+        ends = time.monotonic() + timeout
         for fresh in (False, True):
-            conn = self._connection(timeout)
+            left = ends - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("attempt deadline passed")
+            conn = self._connection(left)
+            expired = threading.Event()
+            watchdog = threading.Timer(left, self._abort, (conn, expired))
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 conn.request("POST", self._path, body=body, headers=headers)
                 resp = conn.getresponse()
@@ -101,12 +142,31 @@ class ChatbotApi:
                 # A kept-alive connection the server closed while we were frozen: one
                 # immediate retry on a fresh connection (the request never reached a handler).
                 self._drop()
+                if expired.is_set():
+                    raise TimeoutError(f"no complete response within {timeout:.1f} s") from None
                 if fresh:
                     raise
-            except BaseException:
+            except BaseException as exc:
                 self._drop()
+                if expired.is_set() and isinstance(exc, (OSError, http.client.HTTPException)):
+                    raise TimeoutError(f"no complete response within {timeout:.1f} s") from exc
                 raise
+            finally:
+                watchdog.cancel()
         raise AssertionError("unreachable")
+
+    def _fresh_key(self) -> bool:
+        """Read the key again; True when it changed (then the call is repeated once)."""
+        if self._key_source is None:
+            return False
+        try:
+            key = self._key_source()
+        except Exception:  # noqa: BLE001 - the caller raises ApiAuthFailed; Lambda retries
+            return False
+        if not key or key == self._api_key:
+            return False
+        self._api_key = key
+        return True
 
     def post(self, payload: dict[str, Any], idempotency_key: str, deadline: float) -> int:
         """POST the payload; return the 2xx status, raise ApiRejected or ApiUnavailable.
@@ -122,13 +182,16 @@ class ChatbotApi:
         }
         last = "no attempt fitted in the remaining time"
         tries = 0
+        refreshed = False
         with self._lock:
-            for attempt in range(self._max_attempts):
+            attempt = 0
+            while attempt < self._max_attempts:
                 budget = deadline - time.monotonic()
                 if budget <= 0.05:
                     break
                 self.attempts += 1
                 tries += 1
+                headers["x-api-key"] = self._api_key
                 try:
                     status, data = self._once(body, headers, min(self._timeout, budget))
                 except (OSError, http.client.HTTPException) as exc:
@@ -136,6 +199,11 @@ class ChatbotApi:
                 else:
                     if 200 <= status < 300:
                         return status
+                    if status in _AUTH_STATUSES:
+                        if not refreshed and self._fresh_key():
+                            refreshed = True
+                            continue  # the rotated key, at once (not a backoff attempt)
+                        raise ApiAuthFailed(status)
                     if 400 <= status < 500 and status not in _RETRYABLE_4XX:
                         raise ApiRejected(status, data[:200].decode("utf-8", "replace"))
                     last = f"HTTP {status}"
@@ -144,6 +212,7 @@ class ChatbotApi:
                 if time.monotonic() + delay >= deadline or attempt + 1 >= self._max_attempts:
                     break
                 self._sleep(delay)
+                attempt += 1
         raise ApiUnavailable(f"gave up after {tries} attempt(s): {last}")
 
     def close(self) -> None:

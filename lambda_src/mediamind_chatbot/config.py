@@ -19,6 +19,10 @@ DEFAULT_DEDUP_TTL_SECONDS = 86400
 DEFAULT_MAX_BODY_CHARS = 20000
 DEFAULT_API_TIMEOUT_SECONDS = 10.0
 DEFAULT_REDIS_TIMEOUT_SECONDS = 2.0
+# Mails one address may have answered per hour (a fixed window); 0 turns the limit off.
+DEFAULT_SENDER_RATE_LIMIT_PER_HOUR = 30
+# The authserv-id SES writes in its Authentication-Results header.
+DEFAULT_SES_AUTHSERV_ID = "amazonses.com"
 
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
@@ -47,6 +51,9 @@ class Config:
     api_timeout_seconds: float = DEFAULT_API_TIMEOUT_SECONDS
     redis_timeout_seconds: float = DEFAULT_REDIS_TIMEOUT_SECONDS
     allowed_senders: tuple[str, ...] = ()
+    sender_rate_limit_per_hour: int = DEFAULT_SENDER_RATE_LIMIT_PER_HOUR
+    require_ses_authentication: bool = True
+    ses_authserv_id: str = DEFAULT_SES_AUTHSERV_ID
     metrics_namespace: str = "MediaMind/Chatbot"
 
     @property
@@ -91,8 +98,10 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _bool(env: Mapping[str, str], name: str) -> bool:
+def _bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = _get(env, name).lower()
+    if not raw:
+        return default
     if raw in _TRUE:
         return True
     if raw in _FALSE:
@@ -158,6 +167,10 @@ def load(env: Mapping[str, str]) -> Config:
             raise ConfigError(f"ALLOWED_SENDERS entry {item!r} is neither an address nor an @domain")
         allowed.append(item)
 
+    authserv = (_get(env, "SES_AUTHSERV_ID") or DEFAULT_SES_AUTHSERV_ID).lower()
+    if not re.match(r"^[a-z0-9.-]+$", authserv):
+        raise ConfigError(f"SES_AUTHSERV_ID={authserv!r} is not a host name")
+
     return Config(
         api_host=api_host,
         chatbot_address=address,
@@ -174,5 +187,10 @@ def load(env: Mapping[str, str]) -> Config:
         api_timeout_seconds=_float(env, "API_TIMEOUT_SECONDS", DEFAULT_API_TIMEOUT_SECONDS),
         redis_timeout_seconds=_float(env, "REDIS_TIMEOUT_SECONDS", DEFAULT_REDIS_TIMEOUT_SECONDS),
         allowed_senders=tuple(allowed),
+        sender_rate_limit_per_hour=_int(
+            env, "SENDER_RATE_LIMIT_PER_HOUR", DEFAULT_SENDER_RATE_LIMIT_PER_HOUR, minimum=0
+        ),
+        require_ses_authentication=_bool(env, "REQUIRE_SES_AUTHENTICATION", default=True),
+        ses_authserv_id=authserv,
         metrics_namespace=_get(env, "METRICS_NAMESPACE") or "MediaMind/Chatbot",
     )

@@ -75,9 +75,15 @@ def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
     session = boto3.session.Session(region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None)
     # Passed explicitly so that an env mapping (tests, invoke) is honoured like os.environ.
     endpoint = env.get("AWS_ENDPOINT_URL") or None
-    api_key = cfg.api_key or _secret(
-        session, endpoint, cfg.api_key_secret_arn or "", "CHAT_API_KEY_SECRET_ARN", ("CHAT_API_KEY", "api_key")
-    )
+
+    def read_api_key() -> str:
+        return _secret(
+            session, endpoint, cfg.api_key_secret_arn or "", "CHAT_API_KEY_SECRET_ARN", ("CHAT_API_KEY", "api_key")
+        )
+
+    api_key = cfg.api_key or read_api_key()
+    # After a 401/403 the key is read again: a rotation reaches a warm container at once.
+    key_source = read_api_key if cfg.api_key_secret_arn and not cfg.api_key else None
     redis_url = cfg.redis_url
     if redis_url is None:
         redis_url = _secret(
@@ -89,10 +95,12 @@ def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
     s3 = session.client(
         "s3",
         endpoint_url=endpoint,
+        # At most 2 x (2 + 5) s: well inside the claim (50 s) and the function timeout (30 s);
+        # the read timeout is per socket read, so a large mail still downloads.
         config=BotoConfig(
-            connect_timeout=3,
-            read_timeout=15,
-            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=2,
+            read_timeout=5,
+            retries={"max_attempts": 2, "mode": "standard"},
             tcp_keepalive=True,
         ),
     )
@@ -101,7 +109,7 @@ def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
         config=cfg,
         s3=s3,
         dedup=Dedup(client, ttl_seconds=cfg.dedup_ttl_seconds),
-        api=ChatbotApi(cfg.api_url, api_key, timeout_seconds=cfg.api_timeout_seconds),
+        api=ChatbotApi(cfg.api_url, api_key, timeout_seconds=cfg.api_timeout_seconds, key_source=key_source),
         telemetry=Telemetry(cfg.metrics_namespace, env.get("AWS_LAMBDA_FUNCTION_NAME", "mediamind_chatbot")),
     )
 

@@ -2,13 +2,18 @@
 
 Outcomes (the contract): ``processed``, ``duplicate``, ``rejected`` (reason), ``failed``
 (permanent, reason), ``ignored``.  Permanent outcomes are written to Redis so retries stop.
-Infrastructure failures (Redis, S3, API exhausted) release the claim and raise, so the
-async invocation is retried and, when retries run out, lands in the on-failure destination;
-the mail itself stays in S3 for ``python -m mediamind_chatbot.invoke``.
+Infrastructure failures (Redis, S3, API exhausted, API key refused) release the claim and
+raise, so the async invocation is retried and, when retries run out, lands in the
+on-failure destination; the mail itself stays in S3 for ``python -m mediamind_chatbot.invoke``.
 
-A duplicate whose first delivery is still in progress is *not* raised: if that invocation
-crashes, Lambda retries it (>= 1 minute later, after its claim expired), so nothing is lost
-and the duplicate does not burn retries.
+A delivery that finds the mail still in progress raises too (outcome ``error``, reason
+``in_progress``): the holder may be dead, and only a later retry can tell (the claim of a
+dead invocation expires before Lambda's next retry; see dedup.py).  Ending it as a
+``duplicate`` success would lose the mail whenever the holder had died.
+
+The headers are read and filtered before the body is parsed (mail.py), so a crafted
+header block costs a bounded scan and nothing else; the work after the claim is bounded
+by the claim's own expiry, so no other invocation can take the mail while this one runs.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from typing import Any
 from . import filters, mail
 from .api import ApiRejected, ApiUnavailable, ChatbotApi
 from .config import Config
-from .dedup import Claim, Dedup, DedupUnavailable
+from .dedup import ADMITTED, IN_PROGRESS, RATE_LIMITED, Claim, Dedup, DedupUnavailable
 from .events import Ignored, S3Object, iter_records
 from .telemetry import Telemetry, sender_fields
 
 # Kept free at the end of the invocation for releasing the claim and logging.
 RESERVE_SECONDS = 1.5
+# Kept free before the claim expires for the final marker.
+CLAIM_RESERVE_SECONDS = 2.0
 DEFAULT_REMAINING_MS = 60_000
 
 
@@ -39,6 +46,14 @@ class InfrastructureError(Exception):
     """At least one record hit an infrastructure failure; the invocation must be retried."""
 
 
+class RetryLater(Exception):
+    """The mail is someone else's right now (claim in progress, or ours expired): retry later."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass
 class Outcome:
     outcome: str
@@ -47,6 +62,7 @@ class Outcome:
     key: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     log_fields: dict[str, Any] = field(default_factory=dict)  # sender domain/hash, size: logs only
+    marked: bool = False  # its Redis marker is already written (the admit script's rate_limited)
 
     def as_dict(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "key": self.key, "outcome": self.outcome, "reason": self.reason}
@@ -73,6 +89,7 @@ class Pipeline:
         self.dedup = dedup
         self.api = api
         self.telemetry = telemetry
+        self.limits = mail.Limits(max_body_chars=config.max_body_chars)
 
     # ------------------------------------------------------------------ invocation
 
@@ -88,6 +105,9 @@ class Pipeline:
             else:
                 try:
                     result = self.process(item, context)
+                except RetryLater as exc:
+                    result = Outcome("error", exc.reason, item.bucket, item.key)
+                    errors.append(f"{item.key}: {exc.reason}")
                 except (DedupUnavailable, S3Unavailable, ApiUnavailable) as exc:
                     # Keep going: the other records of the batch still get their outcome.
                     result = Outcome("error", type(exc).__name__, item.bucket, item.key)
@@ -97,8 +117,11 @@ class Pipeline:
             durations.append(total)
             counts[result.outcome] += 1
             outcomes.append(result)
+            level = "INFO"
+            if result.outcome == "error":
+                level = "WARNING" if result.reason in ("in_progress", "claim_lost") else "ERROR"
             self.telemetry.log(
-                "ERROR" if result.outcome == "error" else "INFO",
+                level,
                 "record",
                 bucket=result.bucket,
                 key=result.key,
@@ -123,14 +146,18 @@ class Pipeline:
         claim = self.dedup.claim(obj.bucket, obj.key, remaining_ms)  # raises DedupUnavailable
         timings["claim"] = round((time.perf_counter() - t0) * 1000, 2)
         if not claim.acquired:
+            if claim.existing_state == IN_PROGRESS:
+                raise RetryLater("in_progress")
             return Outcome("duplicate", f"already_{claim.existing_state}", obj.bucket, obj.key, timings)
+        # Our work ends before our claim does: after it, another delivery may take the mail.
+        deadline = min(deadline, claim.expires_at - CLAIM_RESERVE_SECONDS)
 
         try:
             outcome = self._process_claimed(obj, claim, deadline, timings)
         except (S3Unavailable, ApiUnavailable):
             self._release_quietly(claim)
             raise
-        except DedupUnavailable:
+        except (DedupUnavailable, RetryLater):
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must not loop retries: fail this mail, keep it in S3
             outcome = Outcome("failed", f"internal_error:{type(exc).__name__}", obj.bucket, obj.key, timings)
@@ -143,7 +170,7 @@ class Pipeline:
                 # The API call happened: raising would make Lambda send it again.  The claim
                 # stays in progress until it expires; the Idempotency-Key covers a redelivery.
                 self.telemetry.log("ERROR", "done_marker_failed", key=obj.key, error=str(exc))
-        elif outcome.outcome == "rejected":
+        elif outcome.outcome == "rejected" and not outcome.marked:
             self.dedup.reject(claim, outcome.reason or "rejected")
         elif outcome.outcome == "failed":
             self.dedup.fail(claim, outcome.reason or "failed")
@@ -174,10 +201,17 @@ class Pipeline:
             return outcome(*size_error)
 
         t0 = time.perf_counter()
-        parsed = mail.parse(raw, cfg.max_body_chars)
-        reason = filters.check(parsed, cfg.chatbot_address, cfg.allowed_senders)
-        if reason is None and any(d.startswith("unparseable") for d in parsed.defects):
-            reason = "unparseable"
+        # Headers first: the filters run before the body is parsed at all.
+        parsed = mail.parse_headers(raw, self.limits, cfg.ses_authserv_id)
+        reason = filters.check(
+            parsed,
+            cfg.chatbot_address,
+            cfg.allowed_senders,
+            require_authentication=cfg.require_ses_authentication,
+        )
+        if reason is None:
+            mail.parse_body(raw, parsed, self.limits)
+            reason = parsed.problem
         if reason is None and not parsed.body and not parsed.subject:
             reason = "empty_message"
         timings["parse"] = round((time.perf_counter() - t0) * 1000, 2)
@@ -186,6 +220,18 @@ class Pipeline:
             result = outcome("rejected", reason)
             result.log_fields = result_fields
             return result
+
+        # The sender is known only now: count it (and check the claim is still ours) in one script.
+        t0 = time.perf_counter()
+        admitted = self.dedup.admit(claim, mail.normalize_address(parsed.sender or ""), cfg.sender_rate_limit_per_hour)
+        timings["admit"] = round((time.perf_counter() - t0) * 1000, 2)
+        if admitted == RATE_LIMITED:
+            result = outcome("rejected", "rate_limited")
+            result.marked = True
+            result.log_fields = result_fields
+            return result
+        if admitted != ADMITTED:
+            raise RetryLater("claim_lost")
 
         received_at = obj.event_time or (
             last_modified.astimezone(UTC).isoformat() if last_modified else datetime.now(UTC).isoformat()

@@ -100,8 +100,9 @@ def redis_client(local_stack):
 
     client = redis.Redis.from_url(os.environ["MM_REDIS_URL"], ssl_ca_certs=os.environ["MM_REDIS_CA"])
     yield client
-    for key in client.scan_iter(match="mediamind:chatbot:mm-chatbot-test-*", count=1000):
-        client.delete(key)
+    for pattern in ("mediamind:chatbot:mm-chatbot-test-*", "mediamind:chatbot:rate:*"):
+        for key in client.scan_iter(match=pattern, count=1000):
+            client.delete(key)
     client.close()
 
 
@@ -118,6 +119,9 @@ def chatbot_env(local_stack, aws, backend) -> dict[str, str]:
         "INBOUND_PREFIX": PREFIX,
         "API_TIMEOUT_SECONDS": "2",
         "REDIS_TIMEOUT_SECONDS": "1",
+        # The fixtures share a few senders across hundreds of mails (and the hourly window
+        # outlives a session): off here; the rate-limit tests set it with their own senders.
+        "SENDER_RATE_LIMIT_PER_HOUR": "0",
     }
 
 

@@ -179,6 +179,13 @@ def test_cpython_email_corpus_is_present_and_every_file_parses():
             _check_parsed(path.read_bytes())
 
 
+def _as_ses_stores_it(raw: bytes) -> bytes:
+    """SES prepends its Authentication-Results (DMARC evaluated for the From's domain)."""
+    sender = mail.parse_headers(raw).sender
+    domain = sender.rpartition("@")[2] if sender else "unknown.invalid"
+    return f"Authentication-Results: amazonses.com; dmarc=none header.from={domain}\r\n".encode() + raw
+
+
 @pytest.mark.skipif(not CORPUS_FILES, reason=f"CPython test_email corpus not installed at {CORPUS}")
 def test_cpython_email_corpus_through_the_handler(pipeline, aws, standin):
     from mediamind_chatbot.events import make_event  # noqa: PLC0415
@@ -187,6 +194,7 @@ def test_cpython_email_corpus_through_the_handler(pipeline, aws, standin):
     for path in CORPUS_FILES:
         raw = path.read_bytes()
         _check_parsed(raw)
+        raw = _as_ses_stores_it(raw)
         key = f"{PREFIX}corpus-{uuid.uuid4().hex}"
         aws["s3"].put_object(Bucket=aws["bucket"], Key=key, Body=raw)
         result = pipeline.handle(make_event(aws["bucket"], key, size=len(raw)), FakeContext())

@@ -79,7 +79,7 @@ def test_processed_mail_posts_the_contract_payload_and_headers(pipeline, put_mai
     }
 
 
-def test_processed_mail_costs_one_s3_request_and_two_redis_commands(
+def test_processed_mail_costs_one_s3_request_and_three_redis_commands(
     pipeline, put_mail, standin, monkeypatch, count_s3_requests
 ):
     _key, event = put_mail(mail_fixture("gmail_reply.eml"))
@@ -87,7 +87,8 @@ def test_processed_mail_costs_one_s3_request_and_two_redis_commands(
     redis_commands = _count_redis_commands(pipeline, monkeypatch)
     assert _one(pipeline.handle(event, FakeContext()))["outcome"] == "processed"
     assert s3_requests == ["GET"]
-    assert redis_commands == ["SET", "SET"]
+    # Claim, admit (claim still ours + the sender's hourly count, one script), done marker.
+    assert redis_commands == ["SET", "EVALSHA", "SET"]
     # A duplicate costs one Redis command and no S3 request.
     s3_requests.clear()
     redis_commands.clear()
@@ -189,7 +190,14 @@ def test_malformed_events_are_ignored_not_crashing(pipeline, event):
         ("own_address.eml", "own_address"),
         ("no_from.eml", "no_sender"),
         ("garbage.eml", "no_sender"),
-        ("broken_headers.eml", "no_sender"),
+        ("broken_headers.eml", "from_malformed"),
+        ("own_address_tagged.eml", "own_address"),
+        ("forged_from_encoded_word.eml", "from_encoded_word"),
+        ("forged_from_nested_brackets.eml", "from_nested_angle_brackets"),
+        ("forged_from_two_addresses.eml", "from_multiple_addresses"),
+        ("forged_from_two_headers.eml", "from_multiple_headers"),
+        ("forged_from_domain_mismatch.eml", "from_domain_mismatch"),
+        ("dmarc_fail_under_forged_pass.eml", "dmarc_fail"),
     ],
 )
 def test_filtered_mail_is_rejected_with_reason_and_no_api_call(pipeline, put_mail, standin, fixture, reason):
@@ -290,17 +298,212 @@ def test_api_404_unknown_user_is_failed_without_raise_or_retry(pipeline, put_mai
     assert len(standin.calls) == 1
 
 
-def test_api_wrong_key_is_a_permanent_failure(chatbot_env, put_mail, standin):
+def test_api_401_releases_the_claim_raises_and_the_right_key_delivers_once(
+    chatbot_env, put_mail, standin, redis_client
+):
+    from mediamind_chatbot.handler import build_pipeline  # noqa: PLC0415
+    from mediamind_chatbot.pipeline import InfrastructureError  # noqa: PLC0415
+
+    key, event = put_mail(mail_fixture("gmail_reply.eml"))
+    rkey = None
+    wrong = build_pipeline({**chatbot_env, "CHAT_API_KEY": "rotated-away"})
+    try:
+        with pytest.raises(InfrastructureError, match="ApiAuthFailed"):
+            wrong.handle(event, FakeContext())
+        rkey = wrong.dedup.key_for(event["Records"][0]["s3"]["bucket"]["name"], key)
+        assert redis_client.get(rkey) is None, "a 401 is not the mail's fault: the claim must be released"
+        assert [c.status for c in standin.calls] == [401]  # not retried with the same key
+    finally:
+        wrong.api.close()
+    right = build_pipeline(chatbot_env)  # the retry, once the key is right again
+    try:
+        assert _one(right.handle(event, FakeContext()))["outcome"] == "processed"
+    finally:
+        right.api.close()
+    accepted = [c for c in standin.calls if c.status == 200]
+    assert len(accepted) == 1
+    assert accepted[0].api_key_ok
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_api_auth_failure_rereads_a_rotated_secret_in_the_same_container(chatbot_env, put_mail, standin, status):
+    import boto3  # noqa: PLC0415
+    from mediamind_chatbot.handler import build_pipeline  # noqa: PLC0415
+    from mediamind_chatbot.pipeline import InfrastructureError  # noqa: PLC0415
+
+    sm = boto3.client("secretsmanager", endpoint_url=chatbot_env["AWS_ENDPOINT_URL"], region_name="eu-central-1")
+    arn = sm.create_secret(Name=f"mm-chatbot-test/{uuid.uuid4().hex[:8]}/api-key", SecretString="old-key")["ARN"]
+    env = {k: v for k, v in chatbot_env.items() if k != "CHAT_API_KEY"}
+    pipe = build_pipeline({**env, "CHAT_API_KEY_SECRET_ARN": arn})
+    try:
+        _key, event = put_mail(mail_fixture("gmail_reply.eml"))
+        standin.script(status)  # the backend refuses the old key (a rotation in progress)
+        with pytest.raises(InfrastructureError, match="ApiAuthFailed"):
+            pipe.handle(event, FakeContext())
+        sm.put_secret_value(SecretId=arn, SecretString=API_KEY)  # the rotation completes
+        standin.script(status)  # the warm container's cached key is refused once more
+        assert _one(pipe.handle(event, FakeContext()))["outcome"] == "processed"
+        assert [(c.status, c.api_key_ok) for c in standin.calls] == [(status, False), (status, False), (200, True)]
+    finally:
+        pipe.api.close()
+        sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+
+
+def test_raw_8bit_subject_is_delivered_decoded(pipeline, put_mail, standin):
+    _key, event = put_mail(mail_fixture("raw_8bit_subject.eml"))
+    assert _one(pipeline.handle(event, FakeContext()))["outcome"] == "processed"
+    (call,) = standin.calls
+    assert call.payload["subject"] == "Grüße \u2013 SMTPUTF8 \ufffd raw"
+    assert call.payload["body"] == "Wo finde ich meine Notizen? Ü"
+
+
+def _forged(sender_header: str, ses_from: str) -> bytes:
+    return (
+        "X-SES-Spam-Verdict: PASS\nX-SES-Virus-Verdict: PASS\n"
+        f"Authentication-Results: amazonses.com; spf=pass smtp.mailfrom={ses_from}; dmarc=pass header.from={ses_from}\n"
+        f"From: {sender_header}\nSubject: notes\nMessage-ID: <{uuid.uuid4().hex}@x>\n\nShow me the notes.\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("allowed", [None, "alice@allowed.example"])
+@pytest.mark.parametrize(
+    ("sender_header", "reason"),
+    [
+        ("=?utf-8?b?YWxpY2VAYWxsb3dlZC5leGFtcGxlPg==?=@evil.example", "from_encoded_word"),
+        ("<alice@allowed.example>@evil.example", "from_nested_angle_brackets"),
+        ("Alice <alice@allowed.example>, <m@evil.example>", "from_multiple_addresses"),
+        ("Alice <alice@allowed.example>", "from_domain_mismatch"),
+    ],
+)
+def test_forged_senders_never_reach_the_backend(  # noqa: PLR0917 - fixtures and parameters
+    chatbot_env, put_mail, standin, sender_header, reason, allowed
+):
     from mediamind_chatbot.handler import build_pipeline  # noqa: PLC0415
 
-    pipe = build_pipeline({**chatbot_env, "CHAT_API_KEY": "wrong"})
-    _key, event = put_mail(mail_fixture("gmail_reply.eml"))
-    assert _one(pipe.handle(event, FakeContext())) | {"bucket": None, "key": None} == {
-        "bucket": None,
-        "key": None,
-        "outcome": "failed",
-        "reason": "api_401",
-    }
+    env = {**chatbot_env, **({"ALLOWED_SENDERS": allowed} if allowed else {})}
+    pipe = build_pipeline(env)
+    try:
+        _key, event = put_mail(_forged(sender_header, "evil.example"))
+        assert _one(pipe.handle(event, FakeContext()))["reason"] == reason
+        # The same mail, honestly from the domain SES authenticated, passes (without the allow-list).
+        _key, event = put_mail(_forged("Mallory <mallory@evil.example>", "evil.example"))
+        expected = "sender_not_allowed" if allowed else None
+        assert _one(pipe.handle(event, FakeContext()))["reason"] == expected
+    finally:
+        pipe.api.close()
+    assert all(c.payload["sender"] == "mallory@evil.example" for c in standin.calls)
+    assert len(standin.calls) == (0 if allowed else 1)
+
+
+def test_dmarc_fail_under_a_sender_added_pass_header(pipeline, put_mail, standin, redis_client):
+    key, event = put_mail(mail_fixture("dmarc_fail_under_forged_pass.eml"))
+    assert _one(pipeline.handle(event, FakeContext()))["reason"] == "dmarc_fail"
+    rkey = pipeline.dedup.key_for(event["Records"][0]["s3"]["bucket"]["name"], key)
+    assert redis_client.get(rkey) == b"rejected:dmarc_fail"
+    assert standin.calls == []
+
+
+def test_rate_limit_per_sender_per_hour(chatbot_env, put_mail, standin, redis_client):
+    from mediamind_chatbot.handler import build_pipeline  # noqa: PLC0415
+
+    pipe = build_pipeline({**chatbot_env, "SENDER_RATE_LIMIT_PER_HOUR": "3"})
+    sender = f"rate-{uuid.uuid4().hex[:8]}@example.com"
+    try:
+        outcomes = []
+        events = []
+        for n, header in enumerate([sender, sender.upper(), sender.replace("@", "+tag@"), sender, sender]):
+            _key, event = put_mail(_forged(f"User {n} <{header}>", "example.com"))
+            events.append(event)
+            outcomes.append(_one(pipe.handle(event, FakeContext())))
+        assert [(o["outcome"], o["reason"]) for o in outcomes] == [
+            ("processed", None),
+            ("processed", None),
+            ("processed", None),
+            ("rejected", "rate_limited"),
+            ("rejected", "rate_limited"),
+        ]
+        bucket = events[0]["Records"][0]["s3"]["bucket"]["name"]
+        assert redis_client.get(pipe.dedup.key_for(bucket, outcomes[3]["key"])) == b"rejected:rate_limited"
+        # The retry of a limited mail stops at its marker; another sender is not affected.
+        assert _one(pipe.handle(events[3], FakeContext()))["reason"] == "already_rejected"
+        _key, other = put_mail(_forged(f"other-{uuid.uuid4().hex[:6]}@example.com", "example.com"))
+        assert _one(pipe.handle(other, FakeContext()))["outcome"] == "processed"
+        window = pipe.dedup.rate_key(sender)
+        assert redis_client.scard(window) == 3
+        assert 3600 < redis_client.ttl(window) <= 3720
+    finally:
+        pipe.api.close()
+    assert len(standin.calls) == 4
+
+
+def test_rate_limit_counts_a_retried_mail_once(chatbot_env, put_mail, standin):
+    from mediamind_chatbot.handler import build_pipeline  # noqa: PLC0415
+    from mediamind_chatbot.pipeline import InfrastructureError  # noqa: PLC0415
+
+    pipe = build_pipeline({**chatbot_env, "SENDER_RATE_LIMIT_PER_HOUR": "1"})
+    try:
+        _key, event = put_mail(_forged(f"once-{uuid.uuid4().hex[:8]}@example.com", "example.com"))
+        standin.fail_next(100)
+        with pytest.raises(InfrastructureError, match="ApiUnavailable"):
+            pipe.handle(event, FakeContext(remaining_ms=2500))
+        standin.reset()
+        assert _one(pipe.handle(event, FakeContext()))["outcome"] == "processed"
+    finally:
+        pipe.api.close()
+
+
+def test_a_mail_whose_claim_expired_mid_way_is_not_posted(pipeline, put_mail, standin, redis_client):
+    from mediamind_chatbot.pipeline import InfrastructureError  # noqa: PLC0415
+
+    key, event = put_mail(mail_fixture("signature.eml"))
+    rkey = pipeline.dedup.key_for(event["Records"][0]["s3"]["bucket"]["name"], key)
+    original = pipeline._read
+
+    def stall_then_read(obj):
+        # Our claim expired during a stall and another delivery took the mail.
+        redis_client.set(rkey, "inprogress:someone-else", ex=60)
+        return original(obj)
+
+    pipeline._read = stall_then_read
+    try:
+        with pytest.raises(InfrastructureError, match="claim_lost"):
+            pipeline.handle(event, FakeContext())
+    finally:
+        del pipeline._read
+    assert redis_client.get(rkey) == b"inprogress:someone-else"
+    assert standin.calls == []
+    redis_client.delete(rkey)
+
+
+def test_api_slow_drip_response_is_cut_at_the_deadline(chatbot_env, put_mail, standin):
+    """A server that answers one byte at a time cannot keep an attempt past its time."""
+    from mediamind_chatbot.api import ApiUnavailable, ChatbotApi  # noqa: PLC0415
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    stop = threading.Event()
+
+    def drip():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100:
+            if stop.wait(0.2):
+                break
+            conn.sendall(bytes([byte]))
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    api = ChatbotApi(f"http://127.0.0.1:{server.getsockname()[1]}/api/v1/chatbot", "k", timeout_seconds=5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ApiUnavailable):
+            api.post({"sender": "a@b.c"}, "id", deadline=time.monotonic() + 1.5)
+        assert time.monotonic() - started < 2.5
+    finally:
+        stop.set()
+        server.close()
+        api.close()
 
 
 def test_api_exhausted_releases_claim_raises_and_processes_later(pipeline, put_mail, standin, redis_client):

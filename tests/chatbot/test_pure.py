@@ -190,8 +190,14 @@ def test_quote_and_signature_stripping(text, expected):
 # --------------------------------------------------------------------------- filters
 
 
-def _parsed(headers: str, sender: str = "alice@example.com") -> mail.ParsedMail:
-    return mail.parse(f"From: {sender}\n{headers}Subject: s\n\nbody\n".encode())
+SES_PASS = "amazonses.com; spf=pass smtp.mailfrom=example.com; dkim=pass header.i=@{d}; dmarc=pass header.from={d};"
+
+
+def _parsed(headers: str, sender: str = "alice@example.com", ses: str | None = SES_PASS) -> mail.ParsedMail:
+    """A mail as SES stores it: SES's Authentication-Results on top (for the From's domain)."""
+    domain = sender.rpartition("@")[2].lower().rstrip(">")
+    top = f"Authentication-Results: {ses.format(d=domain)}\n" if ses else ""
+    return mail.parse(f"{top}From: {sender}\n{headers}Subject: s\n\nbody\n".encode())
 
 
 @pytest.mark.parametrize(
@@ -200,10 +206,9 @@ def _parsed(headers: str, sender: str = "alice@example.com") -> mail.ParsedMail:
         ("X-SES-Spam-Verdict: FAIL\n", "spam"),
         ("X-SES-Virus-Verdict: FAIL\n", "virus"),
         ("X-SES-Spam-Verdict: PASS\nX-SES-Virus-Verdict: GRAY\n", None),
-        ("Authentication-Results: amazonses.com; dmarc=fail (p=QUARANTINE) header.from=x\n", "dmarc_fail"),
-        ("Authentication-Results: mx; dmarc=fail policy.dmarc=reject header.from=x\n", "dmarc_fail"),
-        ("Authentication-Results: mx; dmarc=fail (p=NONE) header.from=x\n", None),
-        ("Authentication-Results: mx; dmarc=pass (p=REJECT) header.from=x\n", None),
+        # Only SES's own header counts: another server's verdict, or a sender's, is never read.
+        ("Authentication-Results: mx; dmarc=fail policy.dmarc=reject header.from=example.com\n", None),
+        ("Authentication-Results: amazonses.com; dmarc=fail header.from=example.com\n", None),
         ("Auto-Submitted: auto-generated\n", "auto_reply"),
         ("Auto-Submitted: auto-replied; owner-email=x@y\n", "auto_reply"),
         ("Auto-Submitted: no\n", None),
@@ -220,11 +225,46 @@ def test_filters(headers, reason):
 
 
 @pytest.mark.parametrize(
+    ("ses", "reason"),
+    [
+        # SES writes no policy: a fail is a reject whatever the domain publishes.
+        ("amazonses.com; spf=pass smtp.mailfrom=x; dmarc=fail header.from={d};", "dmarc_fail"),
+        ("amazonses.com; dmarc=fail (p=NONE) header.from={d}", "dmarc_fail"),
+        ("AmazonSES.com; dmarc=FAIL header.from={d}", "dmarc_fail"),
+        ("amazonses.com; dmarc=none header.from={d}", None),
+        ("amazonses.com; dmarc=pass header.from={d}.", None),
+        ("amazonses.com; dmarc=pass header.from=evil.example", "from_domain_mismatch"),
+        ("amazonses.com (comment; dmarc=fail); dmarc=pass header.from={d}", None),
+        ("mx.google.com; dmarc=pass header.from={d}", "not_authenticated"),
+        (None, "not_authenticated"),
+    ],
+)
+def test_ses_authentication(ses, reason):
+    assert filters.check(_parsed("", ses=ses), BOT) == reason
+
+
+def test_authentication_can_be_not_required_but_a_fail_still_rejects():
+    assert filters.check(_parsed("", ses=None), BOT, require_authentication=False) is None
+    fail = _parsed("", ses="amazonses.com; dmarc=fail header.from={d}")
+    assert filters.check(fail, BOT, require_authentication=False) == "dmarc_fail"
+
+
+def test_only_the_topmost_ses_header_counts():
+    forged = "Authentication-Results: amazonses.com; dmarc=pass header.from=example.com\n"
+    parsed = _parsed(forged, ses="amazonses.com; dmarc=fail header.from={d}")
+    assert parsed.authentication is not None
+    assert parsed.authentication.dmarc == "fail"
+    assert filters.check(parsed, BOT) == "dmarc_fail"
+
+
+@pytest.mark.parametrize(
     ("sender", "reason"),
     [
         ("postmaster@example.com", "bounce"),
         ("Mailer-Daemon@example.com", "bounce"),
         ("Test@Chat.Csee.Tech", "own_address"),
+        ("test+loop@chat.csee.tech", "own_address"),
+        ("MediaMind <TEST+x@chat.csee.tech.>", "own_address"),
         ("bob@other.org", "sender_not_allowed"),
         ("carol@example.com", None),
         ("dave@allowed.net", None),
@@ -235,13 +275,119 @@ def test_sender_filters(sender, reason):
     assert filters.check(parsed, BOT, ("dave@allowed.net", "@example.com")) == reason
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("alice@example.com", ("alice@example.com", None)),
+        ("Alice Example <Alice@Example.COM>", ("alice@example.com", None)),
+        ('"Example, Alice" <alice@example.com>', ("alice@example.com", None)),
+        ('"alice@allowed.example" <mallory@evil.example>', ("mallory@evil.example", None)),
+        ("=?utf-8?q?J=C3=BCrgen?= <juergen@example.de>", ("juergen@example.de", None)),
+        ("alice@example.com (Alice (the one))", ("alice@example.com", None)),
+        ("<alice@example.com.>", ("alice@example.com", None)),
+        ('"john doe"@example.com', ('"john doe"@example.com', None)),
+        ("=?utf-8?b?YWxpY2VAYWxsb3dlZC5leGFtcGxlPg==?=@evil.example", (None, "from_encoded_word")),
+        ("Alice <=?utf-8?q?alice?=@evil.example>", (None, "from_encoded_word")),
+        ("<alice@allowed.example>@evil.example", (None, "from_nested_angle_brackets")),
+        ("<<alice@allowed.example>>", (None, "from_nested_angle_brackets")),
+        ("A <alice@allowed.example> <m@evil.example>", (None, "from_nested_angle_brackets")),
+        ("Alice <alice@allowed.example", (None, "from_nested_angle_brackets")),
+        ("alice@allowed.example, mallory@evil.example", (None, "from_multiple_addresses")),
+        ("alice@allowed.example,", ("alice@allowed.example", None)),
+        ("alice", (None, "from_malformed")),
+        ("alice@@example.com", (None, "from_malformed")),
+        ("alice @ example.com", (None, "from_malformed")),
+        ('"unterminated <alice@example.com>', (None, "from_malformed")),
+        ("undisclosed-recipients:;", (None, "from_malformed")),
+        ("", (None, None)),
+    ],
+)
+def test_from_is_parsed_from_the_raw_header(value, expected):
+    assert mail.parse_from(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "normalized"),
+    [
+        ("Test@Chat.Csee.Tech", "test@chat.csee.tech"),
+        ("test+anything@chat.csee.tech.", "test@chat.csee.tech"),
+        ('"a+b"@example.com', '"a+b"@example.com'),
+    ],
+)
+def test_normalize_address(address, normalized):
+    assert mail.normalize_address(address) == normalized
+
+
+def test_raw_8bit_headers_are_utf8_with_replacement():
+    parsed = mail.parse(mail_fixture("raw_8bit_subject.eml"))
+    assert parsed.subject == "Grüße \u2013 SMTPUTF8 \ufffd raw"
+    assert parsed.body == "Wo finde ich meine Notizen? Ü"
+    # What the API client sends must encode (it failed with UnicodeEncodeError before).
+    parsed.subject.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (b"Subject: " + b"=?utf-8?q?a?= " * 400 + b"\n\nx", "subject_too_long"),
+        (b"From: " + b"a@b.c, " * 400 + b"\n\nx", "from_too_long"),
+        (b"References: " + b"<a@b> " * 7000 + b"\n\nx", "references_too_long"),
+        (b"In-Reply-To: " + b"<a@b> " * 500 + b"\n\nx", "in_reply_to_too_long"),
+        (b"X-Big: " + b"y" * 70_000 + b"\n\nx", "header_too_large"),
+        (b"X-Folded: a\n" + b" y\n" * 40_000 + b"\nx", "header_too_large"),
+        (b"".join(b"X-%d: v\n" % i for i in range(501)) + b"\nx", "too_many_headers"),
+        (b"".join(b"X-Long-%d: " % i + b"v" * 1000 + b"\n" for i in range(300)) + b"\nx", "headers_too_large"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_header_caps(raw, problem):
+    assert mail.parse(raw).problem == problem
+
+
+def _multipart(depth: int) -> bytes:
+    head = b"".join(b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (i, i + 1) for i in range(depth))
+    return b"From: a@example.com\nContent-Type: multipart/mixed; boundary=b0\n\n" + head + b"--b%d\n\nhi\n" % depth
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (_multipart(12), "mime_too_deep"),
+        (
+            b"From: a@example.com\nContent-Type: multipart/mixed; boundary=x\n\n"
+            + b"--x\nContent-Type: image/png\n\n.\n" * 201,
+            "too_many_parts",
+        ),
+        (b"From: a@example.com\nContent-Type: text/html\n\n" + b"<b>" * 200_000, "html_part_too_large"),
+        (b"From: a@example.com\n\n" + b"word " * 220_000, "text_part_too_large"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_body_caps(raw, problem):
+    assert mail.parse(raw).problem == problem
+
+
+def test_body_within_the_caps_and_attachments_of_any_size():
+    assert mail.parse(_multipart(8)).body == "hi"
+    attachment = b"--x\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n" + b"QUJD" * 500_000
+    raw = (
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=x\n\n"
+        + attachment
+        + b"\n--x\nContent-Type: text/plain; charset=utf-8\n\nthe question\n--x--\n"
+    )
+    assert mail.parse(raw).body == "the question"
+
+
 # --------------------------------------------------------------------------- small units
 
 
 def test_in_progress_ttl_follows_remaining_time():
     assert Dedup.in_progress_ttl(1000) == 3
     assert Dedup.in_progress_ttl(29_500) == 32
-    assert Dedup.in_progress_ttl(None) == 902  # no context: the Lambda maximum
+    # Never past Lambda's first async retry (~60 s after a failure), whatever the timeout.
+    assert Dedup.in_progress_ttl(59_000) == 50
+    assert Dedup.in_progress_ttl(900_000) == 50
+    assert Dedup.in_progress_ttl(None) == 50
 
 
 def test_api_client_backoff_is_bounded_by_the_deadline():
