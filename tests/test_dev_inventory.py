@@ -78,8 +78,8 @@ def test_dev_converges_on_the_shared_platform(deployed_local, local_stack, tmp_p
     first = _run_dev(local_stack, tmp_path)
     hosts = set(_recap(first))
     assert hosts == {"mediamind-platform", "mediamind-service-dev", "mediamind-scheduler-dev"}
-    # No platform component ran: vpc and alb only looked up (no task of their other files ran).
-    for role in ("vpc", "alb"):
+    # No platform component ran: vpc, alb, rds and elasticache only looked up (no task of their other files ran).
+    for role in ("vpc", "alb", "rds", "elasticache"):
         names = {
             p.name: set(re.findall(r"^\s*- name: (.+)$", p.read_text(), re.M))
             for p in (ROOT / f"roles/{role}/tasks").glob("*.yml")
@@ -89,7 +89,7 @@ def test_dev_converges_on_the_shared_platform(deployed_local, local_stack, tmp_p
         ran = _executed(first, role)
         assert not ran & writers, f"dev ran {role} tasks that build or remove: {sorted(ran & writers)}"
         assert ran, f"dev did not look the {role} up"
-    for role in ("rds", "elasticache", "lambda_chatbot", "ecs_cluster", "acm", "ecr", "s3", "ses_receipt"):
+    for role in ("lambda_chatbot", "ecs_cluster", "acm", "ecr", "s3", "ses_receipt"):
         assert not _executed(first, role), f"dev ran a platform task ({role})"
     second = _run_dev(local_stack, tmp_path)
     assert set(_recap(second).values()) == {0}, second[-3000:]
