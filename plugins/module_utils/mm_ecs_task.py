@@ -102,9 +102,11 @@ class OneOffTask:
     # ------------------------------------------------------------------ planning (read-only)
 
     def describe_service(self, cluster: str, service: str) -> dict[str, Any]:
-        found = [
-            s for s in _describe_services(self.ecs, cluster, service).get("services", []) if s.get("status") == "ACTIVE"
-        ]
+        try:
+            described = _describe_services(self.ecs, cluster, service)
+        except self.ecs.exceptions.ClusterNotFoundException:
+            described = {}
+        found = [s for s in described.get("services", []) if s.get("status") == "ACTIVE"]
         if not found:
             raise OneOffTaskError(f"service {service} not found in cluster {cluster}")
         return found[0]
@@ -113,6 +115,7 @@ class OneOffTask:
         self,
         cluster: str,
         command: list[str] | None,
+        *,
         service: str | None = None,
         task_definition: str | None = None,
         container: str | None = None,
@@ -239,7 +242,8 @@ class OneOffTask:
 
 def summary(result: dict[str, Any]) -> str:
     """One line saying what happened (the module's msg; the log tail follows it)."""
-    what = f"one-off task {result['task_arn'].rsplit('/', 1)[-1] or '(none)'} of {result['task_definition'].rsplit('/', 1)[-1]}"
+    task_id = result["task_arn"].rsplit("/", 1)[-1] or "(none)"
+    what = f"one-off task {task_id} of {result['task_definition'].rsplit('/', 1)[-1]}"
     outcome = result["outcome"]
     if outcome == "succeeded":
         return f"{what} exited 0"

@@ -29,9 +29,7 @@ COMMAND = ["alembic", "upgrade", "head"]
 
 
 def _client(name: str) -> Any:
-    return boto3.client(
-        name, region_name="eu-central-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    return boto3.client(name, region_name="eu-central-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 @pytest.fixture
@@ -176,7 +174,9 @@ def test_a_task_that_never_started_fails_with_its_reason(stubs) -> None:
         reason="CannotPullContainerError: pull image manifest has been retried 5 time(s)",
     )
     # No container ran, so its stream does not exist.
-    logs_stub.add_client_error("get_log_events", "ResourceNotFoundException", "The specified log stream does not exist.")
+    logs_stub.add_client_error(
+        "get_log_events", "ResourceNotFoundException", "The specified log stream does not exist."
+    )
 
     result = _plan_and_run(runner)
 
@@ -211,7 +211,9 @@ def test_timeout_stops_the_task_and_fails(stubs) -> None:
     for _ in range(4):
         _expect_status(ecs_stub, "RUNNING")
     ecs_stub.add_response(
-        "stop_task", {"task": {"taskArn": TASK}}, {"cluster": CLUSTER, "task": TASK, "reason": "one-off task timed out after 12 s"}
+        "stop_task",
+        {"task": {"taskArn": TASK}},
+        {"cluster": CLUSTER, "task": TASK, "reason": "one-off task timed out after 12 s"},
     )
     _expect_logs(logs_stub, ["INFO  waiting for a lock on table alembic_version"])
 
@@ -232,9 +234,7 @@ def test_a_task_definition_without_a_network_is_refused_before_any_call(stubs) -
 
 def test_a_missing_service_is_named(stubs) -> None:
     ecs_stub, _, runner, _ = stubs
-    ecs_stub.add_response(
-        "describe_services", {"services": [], "failures": [{"arn": SERVICE, "reason": "MISSING"}]}
-    )
+    ecs_stub.add_response("describe_services", {"services": [], "failures": [{"arn": SERVICE, "reason": "MISSING"}]})
     with pytest.raises(mm_ecs_task.OneOffTaskError, match=f"service {SERVICE} not found"):
         runner.plan(cluster=CLUSTER, service=SERVICE, command=COMMAND)
 
