@@ -19,7 +19,7 @@ define with_env
 if [ "$(ENV)" = local ]; then $(LOCALENV) up >/dev/null && set -a && eval "$$($(LOCALENV) env)" && set +a; fi; $(1)
 endef
 
-.PHONY: help setup lock up down deploy plan destroy release status logs redrive backups outputs diagram demo send-mail test-load bench-load lambda-package bench-chatbot bench-chatbot-adversarial bench-noop test lint clean
+.PHONY: help setup lock up down deploy plan destroy release migrate status logs redrive backups outputs diagram demo send-mail test-load bench-load lambda-package bench-chatbot bench-chatbot-adversarial bench-noop test lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ destroy: setup ## Remove ENV in reverse order (production needs ARGS='-e confirm
 release: setup ## Roll TAG out to SERVICE in ENV (new task-definition revision, waits for the deployment)
 	@test -n "$(SERVICE)" -a -n "$(TAG)" || { echo "error: give SERVICE=<ecs service host> and TAG=<image tag>" >&2; exit 1; }
 	@$(PLAYBOOK) playbooks/release.yml -e release_service=$(SERVICE) -e release_tag=$(TAG) $(ARGS)
+
+migrate: setup ## Run `alembic upgrade head` in ENV as a one-off task of each API service (or SERVICE), waits, shows the log tail
+	@$(PLAYBOOK) playbooks/migrate.yml $(if $(SERVICE),-e migrate_service=$(SERVICE)) $(ARGS)
 
 status: setup ## Services running/desired, deployments, target health, chatbot errors and failure queue
 	@$(call with_env,$(BIN)/python tools/ops.py status --env $(ENV))

@@ -13,6 +13,10 @@ description:
   - Reports success, or the deployment circuit breaker's rollback together with the stopped reasons of the
     tasks that failed.
   - Idempotent; when the service already runs the requested image nothing is registered or updated.
+  - With O(migrate_command), the command (for example C(alembic upgrade head)) first runs as a one-off Fargate task
+    from the NEW revision (RunTask cannot override an image), on the service's private subnets and security
+    groups. Only when it exits 0 is the service updated; otherwise the new revision is deregistered and deleted
+    (so no later infrastructure run takes its image for the released one) and the service is left as it was.
 options:
   cluster:
     description: Name or ARN of the ECS cluster.
@@ -43,6 +47,20 @@ options:
     description: Seconds between two polls while waiting.
     type: int
     default: 10
+  migrate_command:
+    description: Command run as a one-off task from the new revision before the service is updated
+      (empty - no migration).
+    type: list
+    elements: str
+    default: []
+  migrate_timeout:
+    description: Seconds the migration task may run; past them it is stopped and the release fails.
+    type: int
+    default: 900
+  migrate_log_lines:
+    description: How many of the migration's last log lines to return.
+    type: int
+    default: 40
 author:
   - MediaMind infrastructure team
 extends_documentation_fragment:
@@ -57,11 +75,19 @@ EXAMPLES = r"""
     cluster: mediamind
     service: mediamind-service
     tag: 2026.11.29-1
+
+- name: Release the API, running its migrations from the new image first
+  ecs_service_release:
+    cluster: mediamind
+    service: mediamind-service
+    tag: 2026.11.29-1
+    migrate_command: [alembic, upgrade, head]
 """
 
 RETURN = r"""
 outcome:
-  description: C(unchanged), C(updated) (not waited), C(completed), C(rolled_back), C(failed) or C(timeout).
+  description: C(unchanged), C(updated) (not waited), C(completed), C(rolled_back), C(failed), C(timeout), or
+    C(migration_failed) (the service was not touched).
   returned: always
   type: str
 previous_task_definition:
@@ -81,6 +107,11 @@ stopped_reasons:
   returned: always
   type: list
   elements: str
+migration:
+  description: The migration task's result (see M(ecs_oneoff_task) - outcome, exit_code, stopped_reason,
+    log_tail, ...); empty without O(migrate_command) or when nothing was released.
+  returned: always
+  type: dict
 """
 
 import contextlib
@@ -90,6 +121,7 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
     import botocore
 
 from ansible.module_utils.mediamind_aws import aws_retry, make_diff
+from ansible.module_utils.mm_ecs_task import OneOffTask, service_network, summary
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 # Fields of describe_task_definition that register_task_definition accepts back.
@@ -128,6 +160,7 @@ class ServiceRelease:
     def __init__(self, module: AnsibleAWSModule):
         self.module = module
         self.ecs = module.client("ecs", retry_decorator=aws_retry)
+        self.logs = module.client("logs", retry_decorator=aws_retry)
         self.params = module.params
 
     def describe_service(self) -> dict:
@@ -185,6 +218,37 @@ class ServiceRelease:
                 return "timeout"
             time.sleep(self.params["poll_interval"])
 
+    def migrate(self, service: dict, new_arn: str, container: str) -> dict:
+        """Run migrate_command from the new revision; on anything but exit 0 remove that revision."""
+        runner = OneOffTask(self.ecs, self.logs)
+        try:
+            plan = runner.plan(
+                cluster=self.params["cluster"],
+                command=self.params["migrate_command"],
+                task_definition=new_arn,
+                container=container,
+                service_description=service,
+            )
+            migration = runner.run(
+                plan,
+                timeout=self.params["migrate_timeout"],
+                poll=min(self.params["poll_interval"], 6),
+                log_lines=self.params["migrate_log_lines"],
+                started_by="mediamind-migrate",
+            )
+        except BaseException:
+            self.discard(new_arn)
+            raise
+        if migration["outcome"] != "succeeded":
+            self.discard(new_arn)
+        return migration
+
+    def discard(self, arn: str) -> None:
+        """Deregister and delete a revision that must never run: ecs_taskdef's keep_current_image reads the
+        latest ACTIVE revision, which would otherwise be this failed one."""
+        self.ecs.deregister_task_definition(aws_retry=True, taskDefinition=arn)
+        self.ecs.delete_task_definitions(aws_retry=True, taskDefinitions=[arn])
+
     def run(self) -> dict:
         service = self.describe_service()
         current_arn = service["taskDefinition"]
@@ -196,11 +260,20 @@ class ServiceRelease:
             "task_definition": current_arn,
             "image": image,
             "stopped_reasons": [],
+            "migration": {},
             "diff": make_diff({"image": container["image"]}, {"image": image}),
         }
         if image == container["image"]:
             return dict(result, changed=False, outcome="unchanged")
         if self.module.check_mode:
+            if self.params["migrate_command"]:
+                # What would run: from the revision about to be registered, on the service's network.
+                result["migration"] = {
+                    "outcome": "planned",
+                    "container": container["name"],
+                    "command": self.params["migrate_command"],
+                    "network": service_network(service),
+                }
             return dict(result, changed=True, outcome="updated")
 
         request = {key: taskdef[key] for key in REGISTER_KEYS if taskdef.get(key) not in (None, [], {})}
@@ -211,6 +284,11 @@ class ServiceRelease:
         if tags:
             request["tags"] = tags
         new_arn = self.ecs.register_task_definition(aws_retry=True, **request)["taskDefinition"]["taskDefinitionArn"]
+        if self.params["migrate_command"]:
+            result["migration"] = self.migrate(service, new_arn, container["name"])
+            if result["migration"]["outcome"] != "succeeded":
+                # The service keeps running what it ran; the revision is gone again.
+                return dict(result, changed=True, outcome="migration_failed")
         self.ecs.update_service(
             aws_retry=True, cluster=self.params["cluster"], service=self.params["service"], taskDefinition=new_arn
         )
@@ -234,6 +312,9 @@ def main() -> None:
             "wait": {"type": "bool", "default": True},
             "wait_timeout": {"type": "int", "default": 900},
             "poll_interval": {"type": "int", "default": 10},
+            "migrate_command": {"type": "list", "elements": "str", "default": []},
+            "migrate_timeout": {"type": "int", "default": 900},
+            "migrate_log_lines": {"type": "int", "default": 40},
         },
         mutually_exclusive=[["tag", "image"]],
         required_one_of=[["tag", "image"]],
@@ -243,6 +324,10 @@ def main() -> None:
         result = ServiceRelease(module).run()
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         module.fail_json_aws(exc, msg="release failed")
+    if result["outcome"] == "migration_failed":
+        tail = "\n".join(result["migration"]["log_tail"])
+        line = f"release of {result['image']} stopped, service unchanged: migration {summary(result['migration'])}"
+        module.fail_json(msg=f"{line}\n{tail}" if tail else line, **result)
     if result["outcome"] in ("rolled_back", "failed", "timeout"):
         module.fail_json(msg=f"release of {result['image']} {result['outcome']}", **result)
     module.exit_json(**result)
