@@ -33,13 +33,14 @@ def test_a_service_without_migrations_is_refused_naming_those_with_them(local_st
 
 
 def test_only_the_api_services_migrate_and_a_missing_service_is_named(local_stack) -> None:
-    # Dry run on an emulator without the services: the plan describes each API service and fails
-    # naming it; the schedulers and Qdrant leave the play before any AWS call.
-    result = _migrate(local_stack, "--check")
+    # Dry run against a cluster without the services (whether or not the shared stack is
+    # deployed): the plan describes each API service and fails naming it; the schedulers and
+    # Qdrant leave the play before any AWS call.
+    result = _migrate(local_stack, "--check", "-e", "ecs_service_cluster=mediamind-migrate-empty")
     out = " ".join(result.stdout.split())
     assert result.returncode != 0
-    assert "service mediamind-service not found in cluster mediamind" in out
-    assert "service mediamind-service-dev not found in cluster mediamind" in out
+    assert "service mediamind-service not found in cluster mediamind-migrate-empty" in out
+    assert "service mediamind-service-dev not found in cluster mediamind-migrate-empty" in out
     for host in ("mediamind-scheduler", "mediamind-scheduler-dev", "mediamind-qdrant"):
         assert f"fatal: [{host}]" not in out
         assert f"failed: [{host}]" not in out
