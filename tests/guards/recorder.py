@@ -12,15 +12,14 @@ import base64
 import json
 import re
 import urllib.parse
-import urllib.request
+
+import requests
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 
-def _post(endpoint: str, path: str) -> bytes:
-    request = urllib.request.Request(f"{endpoint}/moto-api/recorder/{path}", data=b"", method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback emulator
-        return response.read()
+def _post(endpoint: str, path: str) -> None:
+    requests.post(f"{endpoint}/moto-api/recorder/{path}", timeout=30).raise_for_status()
 
 
 def start(endpoint: str) -> None:
@@ -32,8 +31,9 @@ def start(endpoint: str) -> None:
 def calls(endpoint: str) -> list[str]:
     """Stop recording; every request since start() as `service:Action`, in order."""
     _post(endpoint, "stop-recording")
-    with urllib.request.urlopen(f"{endpoint}/moto-api/recorder/download-recording", timeout=30) as response:  # noqa: S310
-        lines = response.read().decode().splitlines()
+    response = requests.get(f"{endpoint}/moto-api/recorder/download-recording", timeout=30)
+    response.raise_for_status()
+    lines = response.text.splitlines()
     # Unsigned requests are the harness's own readiness probes (tools/localenv.py), not AWS calls.
     names = [_name(json.loads(line)) for line in lines if line.strip()]
     return [n for n in names if not n.startswith("?:")]
