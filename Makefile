@@ -29,7 +29,7 @@ $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "error: Python's venv module is missing: apt-get install python3-venv" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	@touch $@
 
 .venv-checkov/.installed: requirements-checkov.txt
@@ -40,10 +40,14 @@ $(BIN)/.installed: requirements.txt
 
 setup: $(BIN)/.installed ## Create the virtualenv (.venv) from the pinned requirements
 
-lock: ## Re-pin requirements.txt from requirements.in
-	$(PYTHON) -m venv /tmp/mediamind-lock && /tmp/mediamind-lock/bin/pip install -q -r requirements.in
-	{ echo "# Pinned with \`make lock\` from requirements.in: the exact set CI and every machine install."; \
-	  /tmp/mediamind-lock/bin/pip freeze; } > requirements.txt
+# pip-tools in a throw-away venv: every pin with the hashes of all its files, so
+# `make setup` installs in hash-checking mode. Afterwards copy redis's wheel hash
+# into lambda_src/requirements.txt when its pin moved.
+lock: ## Re-pin requirements.txt (with hashes) from requirements.in
+	$(PYTHON) -m venv /tmp/mediamind-lock && /tmp/mediamind-lock/bin/pip install -q pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" /tmp/mediamind-lock/bin/pip-compile --quiet --generate-hashes \
+	  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements.txt requirements.in
 
 up: setup ## Start the local emulator (moto server + TLS Redis on 127.0.0.1)
 	@$(LOCALENV) up

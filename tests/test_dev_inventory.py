@@ -29,6 +29,8 @@ def _run_dev(local_stack, tmp_path: Path) -> str:
             "access_key": "testing",
             "secret_key": "testing",
         },
+        # The emulator's account stands in for the real one the inventory names.
+        "mediamind_expected_account_id": "123456789012",
         "mediamind_platform_redis_secret_name": "mediamind/local/redis",
         "secrets_files_dir": str(ROOT / "inventories/local/.secrets"),
         "secrets_recovery_window_days": 0,

@@ -2,8 +2,9 @@
 
     python tools/package_lambda.py [--output build/mediamind_chatbot.zip] [--python-version 3.12]
 
-1. ``pip install --target`` the runtime dependencies of ``lambda_src/requirements.txt``
-   (wheels only, for the Lambda runtime's Python version and platform, no bytecode) into
+1. ``pip install --target --require-hashes`` the runtime dependencies of
+   ``lambda_src/requirements.txt`` (pinned with their wheel's hash; wheels only, for the
+   Lambda runtime's Python version and platform, no bytecode) into
    ``build/lambda-deps`` (cleaned first; skipped when a stamp shows the same requirements,
    Python version and platform were installed already: ``--refresh`` forces it).  boto3 is
    not listed there: the runtime has it.
@@ -63,11 +64,13 @@ def install_deps(requirements: Path, target: Path, python_version: str, platform
         return True
     argv = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--no-compile", "--no-deps", "--only-binary=:all:", "--implementation", "cp",
+        "--no-compile", "--no-deps", "--only-binary=:all:", "--require-hashes", "--implementation", "cp",
         "--python-version", python_version, "--platform", platform,
         "--target", str(target), "-r", str(requirements),
     ]  # fmt: skip
     # --no-deps: requirements.txt pins the complete runtime closure (redis has no deps).
+    # --require-hashes: only the wheel whose hash the file names is installed; an unpinned
+    # or unhashed line fails the build instead of fetching whatever the index serves.
     result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]

@@ -6,7 +6,10 @@ Nothing here returns or logs a secret value: the comparison yields key names onl
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
+import uuid
 from typing import Any
 
 from ansible.module_utils.mediamind_aws import aws_retry, dict_to_tags, tags_to_dict
@@ -46,13 +49,28 @@ def get_secret_string(client, arn: str) -> str | None:
 
 
 @aws_retry
+def get_secret_value(client, secret_id: str) -> dict[str, Any] | None:
+    """GetSecretValue's answer (None when the secret does not exist)."""
+    try:
+        return client.get_secret_value(SecretId=secret_id)
+    except botocore.exceptions.ClientError as exc:
+        if _error_code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+@aws_retry
 def create_secret(client, request: dict[str, Any]) -> dict[str, Any]:
     return client.create_secret(**request)
 
 
 @aws_retry
-def put_secret_string(client, arn: str, secret_string: str) -> dict[str, Any]:
-    return client.put_secret_value(SecretId=arn, SecretString=secret_string)
+def put_secret_string(client, arn: str, secret_string: str, version_id: str | None = None) -> dict[str, Any]:
+    # ClientRequestToken becomes the new version's id: known before the call, so the
+    # digest tag can name it.
+    return client.put_secret_value(
+        SecretId=arn, SecretString=secret_string, ClientRequestToken=version_id or str(uuid.uuid4())
+    )
 
 
 @aws_retry
@@ -111,3 +129,54 @@ def merged_document(current: dict[str, Any] | None, wanted: dict[str, Any], purg
     if purge or not current:
         return dict(wanted)
     return {**current, **wanted}
+
+
+# ---------------------------------------------------------------------------- digests
+# Kept with the secret as a tag, readable with DescribeSecret alone: a plan (check mode)
+# compares it and never calls GetSecretValue. "<AWSCURRENT version id>:<hex digest>": a
+# version written by anyone else (a console edit) no longer matches, so the plan reports
+# the drift the real run repairs.
+DIGEST_TAG = "mediamind:document-digest"
+
+
+def new_version_id() -> str:
+    return str(uuid.uuid4())
+
+
+def is_reference(value: Any) -> bool:
+    """{"from_secret": <name or ARN>, "key": <KEY>}: the value of another secret's key,
+    read in a real run only (the Redis URL the elasticache role writes)."""
+    return (
+        isinstance(value, dict)
+        and set(value) == {"from_secret", "key"}
+        and all(isinstance(v, str) and v for v in value.values())
+    )
+
+
+def current_version(description: dict[str, Any] | None) -> str | None:
+    for version, stages in ((description or {}).get("VersionIdsToStages") or {}).items():
+        if "AWSCURRENT" in stages:
+            return version
+    return None
+
+
+def document_digest(document: dict[str, Any], key: str | None) -> str:
+    """HMAC-SHA256 of the canonical JSON when a key is given (one the plan role cannot
+    read: it lives in the inventory's vault), else SHA-256. A plain hash is only safe for
+    documents holding at least one high-entropy value (a password, a token): a hash of a
+    guessable value can be brute-forced offline by anyone allowed to read tags."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    if key:
+        return "hmac-sha256=" + hmac.new(key.encode(), canonical, hashlib.sha256).hexdigest()
+    return "sha256=" + hashlib.sha256(canonical).hexdigest()
+
+
+def digest_tag_value(version: str | None, digest: str) -> str:
+    return f"{version or ''}:{digest}"
+
+
+def digest_matches(description: dict[str, Any], digest: str) -> bool:
+    """Whether the stored tag says AWSCURRENT is the version written for `digest`."""
+    stored = secret_tags(description).get(DIGEST_TAG, "")
+    version = current_version(description)
+    return bool(version) and stored == digest_tag_value(version, digest)

@@ -12,7 +12,12 @@ description:
     object O(secret), or that the secret does not exist.
   - Compares the stored object with O(secret) key by key and reports the names of added, modified and
     removed keys. No secret value is ever returned, in the diff, the result or an error message.
-  - A new version is written only when a key differs, so re-runs are idempotent and check mode is exact.
+  - A new version is written only when a key differs, so re-runs are idempotent.
+  - Check mode never reads a value (no C(GetSecretValue)): every real run keeps a digest of the document
+    it wrote in the tag C(mediamind:document-digest), with the version id it wrote (C(<version>:<digest>)),
+    and check mode compares that tag (C(DescribeSecret)) with the digest of O(secret). A version written
+    by anyone else, or a secret without the tag, counts as a change. Check mode then names the keys that
+    would be written, not which of them differ.
   - A secret scheduled for deletion is restored first (Secrets Manager refuses to create a secret
     with the name of one pending deletion).
   - Written because community.aws.secretsmanager_secret compares the whole string (no key-level report)
@@ -29,7 +34,18 @@ options:
       - Pass a JSON string (C({{ doc | to_json }})). A dict works too, but Ansible then masks every single
         value in the result, which garbles returned ARNs or key names that happen to contain one.
       - Required with O(state=present).
+      - A value may be a reference to another secret's key, C({"from_secret": <name or ARN>, "key": <KEY>}):
+        a real run reads that secret (C("") while it does not exist); check mode digests the source's ARN and
+        current version id instead of its value.
     type: json
+  digest_key:
+    description:
+      - Key of the HMAC-SHA256 kept in the digest tag; one the plan's credentials cannot read (a vaulted
+        inventory value, never stored in AWS).
+      - Omitted, the tag holds a plain SHA-256 of the canonical document: only safe when the document holds
+        at least one high-entropy value (a password, a token), since a hash of guessable values can be
+        brute-forced by anyone allowed to read tags.
+    type: str
   purge_keys:
     description:
       - Remove stored keys that are not in O(secret) (drift is repaired).
@@ -132,6 +148,10 @@ keys:
   returned: always
   type: list
   elements: str
+values_read:
+  description: Whether stored values were read (false in check mode, which compares the digest tag).
+  returned: always
+  type: bool
 version_id:
   description: Version id written by this run (null when no value was written).
   returned: always
@@ -156,13 +176,21 @@ with contextlib.suppress(ImportError):
 
 from ansible.module_utils.mediamind_aws import dict_to_tags, make_diff, tag_changes
 from ansible.module_utils.mm_secrets import (
+    DIGEST_TAG,
     SCALAR_TYPES,
     create_secret,
+    current_version,
     delete_secret,
     describe_secret,
+    digest_matches,
+    digest_tag_value,
+    document_digest,
     get_secret_string,
+    get_secret_value,
+    is_reference,
     key_changes,
     merged_document,
+    new_version_id,
     parse_document,
     put_secret_string,
     restore_secret,
@@ -198,12 +226,36 @@ class JsonSecretManager:
             raise SecretValueError("secret must be a JSON object of key/value pairs")
         # Masked in a failure's output (see fail()); success output never holds a value.
         self.remember_values(document)
-        bad = sorted(k for k, v in document.items() if not isinstance(v, SCALAR_TYPES))
+        bad = sorted(k for k, v in document.items() if not isinstance(v, SCALAR_TYPES) and not is_reference(v))
         if bad:
             raise SecretValueError(
-                f"secret values must be strings, numbers or booleans; these keys hold objects or lists: {bad}"
+                "secret values must be strings, numbers, booleans or {from_secret, key} references;"
+                f" these keys hold other objects or lists: {bad}"
             )
         return document
+
+    def resolve(self, document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(what the digest covers, the values to store). References count in the digest by
+        their source's ARN and current version; their values are read in a real run only."""
+        digested, values = dict(document), dict(document)
+        for key, ref in document.items():
+            if not is_reference(ref):
+                continue
+            source = describe_secret(self.client, ref["from_secret"])
+            if source is None or "DeletedDate" in source:
+                digested[key] = values[key] = ""
+                continue
+            digested[key] = f"ref:{source['ARN']}:{current_version(source)}:{ref['key']}"
+            if self.module.check_mode:
+                values[key] = None
+                continue
+            answer = get_secret_value(self.client, source["ARN"]) or {}
+            value = (parse_document(answer.get("SecretString")) or {}).get(ref["key"], "")
+            if not isinstance(value, SCALAR_TYPES):
+                raise SecretValueError(f"key {ref['key']} of {ref['from_secret']} is not a scalar")
+            values[key] = value
+            self.remember_values({key: value})
+        return digested, values
 
     def remember_values(self, document: dict[str, Any] | None) -> None:
         for value in (document or {}).values():
@@ -219,25 +271,18 @@ class JsonSecretManager:
     # ------------------------------------------------------------------ states
 
     def ensure_present(self) -> dict[str, Any]:
-        wanted = self.wanted_document()
+        digested, wanted = self.resolve(self.wanted_document())
+        digest = document_digest(digested, self.params["digest_key"])
         description = describe_secret(self.client, self.name)
         if description is None:
-            return self._create(wanted)
+            return self._create(wanted, digest)
         arn = description["ARN"]
         restored = "DeletedDate" in description
         if restored:
             self._apply(restore_secret, arn)
-        # A secret pending deletion cannot be read: in check mode every key counts as new.
-        current = None if restored and self.module.check_mode else parse_document(get_secret_string(self.client, arn))
-        self.remember_values(current)
-        purge = self.params["purge_keys"]
-        changes = key_changes(current, wanted, purge)
-        version_id = None
-        if any(changes.values()) or current is None:
-            self.changed = True
-            if not self.module.check_mode:
-                document = merged_document(current, wanted, purge)
-                version_id = put_secret_string(self.client, arn, json.dumps(document)).get("VersionId")
+        changes, before_keys, after_keys, version, version_id = self._converge_values(
+            description, wanted, digest, restored
+        )
         update = {}
         if self.params["description"] is not None and description.get("Description", "") != self.params["description"]:
             update["Description"] = self.params["description"]
@@ -247,14 +292,13 @@ class JsonSecretManager:
         if update:
             self._apply(update_secret, arn, update)
         before_tags = secret_tags(description)
+        wanted_tags = {**(self.params["tags"] or {}), DIGEST_TAG: digest_tag_value(version, digest)}
+        purge_tags = self.params["purge_tags"] and self.params["tags"] is not None
+        to_set, to_remove = tag_changes(before_tags, wanted_tags, purge_tags)
         after_tags = before_tags
-        if self.params["tags"] is not None:
-            to_set, to_remove = tag_changes(before_tags, self.params["tags"], self.params["purge_tags"])
-            if to_set or to_remove:
-                self._apply(set_tags, arn, to_set, to_remove)
-                after_tags = {k: v for k, v in {**before_tags, **to_set}.items() if k not in to_remove}
-        before_keys = sorted(current or {})
-        after_keys = sorted(merged_document(current, wanted, purge))
+        if to_set or to_remove:
+            self._apply(set_tags, arn, to_set, to_remove)
+            after_tags = {k: v for k, v in {**before_tags, **to_set}.items() if k not in to_remove}
         before = self._summary(before_keys, description.get("Description"), description.get("KmsKeyId"), before_tags)
         after = self._summary(
             after_keys,
@@ -265,26 +309,71 @@ class JsonSecretManager:
         if restored:
             before["scheduled_for_deletion"] = True
         return self._result(
-            arn, changes, after_keys, before=before, after=after, version_id=version_id, restored=restored
+            arn,
+            changes,
+            after_keys,
+            before=before,
+            after=after,
+            version_id=version_id,
+            restored=restored,
+            values_read=not self.module.check_mode,
         )
 
-    def _create(self, wanted: dict[str, Any]) -> dict[str, Any]:
+    def _converge_values(
+        self, description: dict[str, Any], wanted: dict[str, Any], digest: str, restored: bool
+    ) -> tuple[dict[str, list[str]], list[str], list[str], str | None, str | None]:
+        """(key changes, keys before, keys after, AWSCURRENT version after, version written)."""
+        purge = self.params["purge_keys"]
+        if self.module.check_mode:
+            # The plan never reads a value: the digest tag tells whether the document changed.
+            unchanged = not restored and digest_matches(description, digest)
+            changes = key_changes(None, {}, purge)
+            if not unchanged:
+                changes["modified_keys"] = sorted(wanted)
+                self.changed = True
+            version = current_version(description) if unchanged else "(new version)"
+            return changes, sorted(wanted), sorted(wanted), version, None
+        current = parse_document(get_secret_string(self.client, description["ARN"]))
+        self.remember_values(current)
+        changes = key_changes(current, wanted, purge)
+        version, version_id = current_version(description), None
+        if any(changes.values()) or current is None:
+            self.changed = True
+            version = version_id = new_version_id()
+            document = merged_document(current, wanted, purge)
+            put_secret_string(self.client, description["ARN"], json.dumps(document), version_id)
+        return changes, sorted(current or {}), sorted(merged_document(current, wanted, purge)), version, version_id
+
+    def _create(self, wanted: dict[str, Any], digest: str) -> dict[str, Any]:
         self.changed = True
         changes = key_changes(None, wanted, True)
-        tags = self.params["tags"] or {}
+        version = new_version_id()
+        tags = {**(self.params["tags"] or {}), DIGEST_TAG: digest_tag_value(version, digest)}
         after = self._summary(sorted(wanted), self.params["description"], self.params["kms_key_id"], tags)
         arn = version_id = None
         if not self.module.check_mode:
-            request: dict[str, Any] = {"Name": self.name, "SecretString": json.dumps(wanted)}
+            request: dict[str, Any] = {
+                "Name": self.name,
+                "SecretString": json.dumps(wanted),
+                "ClientRequestToken": version,
+                "Tags": dict_to_tags(tags),
+            }
             if self.params["description"] is not None:
                 request["Description"] = self.params["description"]
             if self.params["kms_key_id"]:
                 request["KmsKeyId"] = self.params["kms_key_id"]
-            if tags:
-                request["Tags"] = dict_to_tags(tags)
             response = create_secret(self.client, request)
             arn, version_id = response["ARN"], response.get("VersionId")
-        return self._result(arn, changes, sorted(wanted), before={}, after=after, version_id=version_id, created=True)
+        return self._result(
+            arn,
+            changes,
+            sorted(wanted),
+            before={},
+            after=after,
+            version_id=version_id,
+            created=True,
+            values_read=not self.module.check_mode,
+        )
 
     def ensure_absent(self) -> dict[str, Any]:
         description = describe_secret(self.client, self.name)
@@ -321,6 +410,7 @@ class JsonSecretManager:
         version_id: str | None = None,
         created: bool = False,
         restored: bool = False,
+        values_read: bool = False,
     ) -> dict[str, Any]:
         changed_keys = sorted({k for names in changes.values() for k in names})
         return {
@@ -332,6 +422,7 @@ class JsonSecretManager:
             "version_id": version_id,
             "created": created,
             "restored": restored,
+            "values_read": values_read,
             "diff": make_diff(before, after),
             **changes,
         }
@@ -341,6 +432,7 @@ def main() -> None:
     argument_spec = dict(
         name=dict(type="str", required=True),
         secret=dict(type="json", no_log=True),
+        digest_key=dict(type="str", no_log=True),
         purge_keys=dict(type="bool", default=True),
         description=dict(type="str"),
         kms_key_id=dict(type="str"),

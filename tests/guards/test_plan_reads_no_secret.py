@@ -1,0 +1,73 @@
+"""A plan reads no secret value: after a deploy, `make plan` (site.yml --check) makes no
+GetSecretValue call (moto's request recorder lists every call it received), and still
+tells an unchanged secret from one changed behind its back, by the digest tag alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import boto3
+import pytest
+
+from . import recorder
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def _playbook(stack: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [str(ROOT / "tools/playbook.sh"), "local", "playbooks/site.yml", *args],
+        cwd=ROOT,
+        env={**os.environ, **stack, "ANSIBLE_NOCOLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    return " ".join(result.stdout.split())
+
+
+@pytest.fixture(scope="module")
+def deployed(guard_stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    outputs = tmp_path_factory.mktemp("outputs")
+    _playbook(guard_stack, "-e", f"mediamind_outputs_dir={outputs}")
+    return {**guard_stack, "MM_TEST_OUTPUTS": str(outputs)}
+
+
+def _plan(stack: dict[str, str]) -> tuple[str, list[str]]:
+    recorder.start(stack["AWS_ENDPOINT_URL"])
+    output = _playbook(stack, "--check", "--diff", "-e", f"mediamind_outputs_dir={stack['MM_TEST_OUTPUTS']}")
+    return output, recorder.calls(stack["AWS_ENDPOINT_URL"])
+
+
+def test_a_plan_makes_no_get_secret_value_call(deployed: dict[str, str]) -> None:
+    output, calls = _plan(deployed)
+    assert "secretsmanager:DescribeSecret" in calls  # it did look at the secrets
+    assert "secretsmanager:GetSecretValue" not in calls
+    assert calls.count("secretsmanager:GetSecretValue") == 0
+    for name in ("mediamind/app-env", "mediamind/dev-env", "mediamind/chatbot"):
+        assert f"{name}: digest matches: would change 0 key(s)" in output
+
+
+def test_a_value_changed_behind_the_plans_back_shows_without_being_read(deployed: dict[str, str]) -> None:
+    sm = boto3.client(
+        "secretsmanager",
+        endpoint_url=deployed["AWS_ENDPOINT_URL"],
+        region_name="eu-central-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    sm.put_secret_value(SecretId="mediamind/chatbot", SecretString='{"CHAT_API_KEY": "edited in the console"}')
+    output, calls = _plan(deployed)
+    assert "secretsmanager:GetSecretValue" not in calls
+    assert "mediamind/chatbot: digest differs: would write 1 key(s)" in output
+    assert "mediamind/app-env: digest matches" in output
+    # The real run repairs it, and the next plan is quiet again.
+    _playbook(deployed, "--tags", "secrets", "-e", f"mediamind_outputs_dir={deployed['MM_TEST_OUTPUTS']}")
+    output, calls = _plan(deployed)
+    assert "mediamind/chatbot: digest matches" in output
