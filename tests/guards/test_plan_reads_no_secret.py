@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+from conftest import private_stack, stack_env
 
 from . import recorder
 
@@ -33,10 +35,13 @@ def _playbook(stack: dict[str, str], *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def deployed(guard_stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A full deploy on an emulator of its own: the other guard tests expect an empty account."""
     outputs = tmp_path_factory.mktemp("outputs")
-    _playbook(guard_stack, "-e", f"mediamind_outputs_dir={outputs}")
-    return {**guard_stack, "MM_TEST_OUTPUTS": str(outputs)}
+    with private_stack("plan-secrets", 5950) as settings:
+        stack = stack_env(settings)
+        _playbook(stack, "-e", f"mediamind_outputs_dir={outputs}")
+        yield {**stack, "MM_TEST_OUTPUTS": str(outputs)}
 
 
 def _plan(stack: dict[str, str]) -> tuple[str, list[str]]:
