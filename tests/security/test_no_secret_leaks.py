@@ -26,7 +26,7 @@ MIN_SECRET_LEN = 8
 
 
 # Keys whose values are secrets. vault.yml holds nothing else (every vault_* is one); the
-# application documents also carry plain settings (DB_HOST, S3_BUCKET, ...) that may and do
+# application documents may also carry plain settings that may and do
 # appear in outputs and task definitions.
 SECRET_KEY = re.compile(r"^vault_|KEY|SECRET|PASSWORD|TOKEN|_URL$", re.IGNORECASE)
 PLAIN_URL = re.compile(r"^https?://[^@]*$")  # a URL without credentials is a setting
