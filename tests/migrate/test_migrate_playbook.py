@@ -29,7 +29,9 @@ def test_a_service_without_migrations_is_refused_naming_those_with_them(local_st
     result = _migrate(local_stack, "-e", "migrate_service=mediamind-scheduler")
     out = " ".join(result.stdout.split())
     assert result.returncode != 0
-    assert "mediamind-scheduler has no migrations: give SERVICE=<one of mediamind-service, mediamind-service-dev>" in out
+    assert (
+        "mediamind-scheduler has no migrations: give SERVICE=<one of mediamind-service, mediamind-service-dev>" in out
+    )
 
 
 def test_only_the_api_services_migrate_and_a_missing_service_is_named(local_stack) -> None:
