@@ -221,7 +221,9 @@ class OneOffTask:
 
     @staticmethod
     def _outcome(task: dict[str, Any], container_name: str) -> dict[str, Any]:
-        container = next((c for c in task.get("containers") or [] if c.get("name") == container_name), {})
+        container: dict[str, Any] = next(
+            (c for c in task.get("containers") or [] if c.get("name") == container_name), {}
+        )
         reasons = [r for r in (task.get("stoppedReason"), container.get("reason")) if r]
         outcome = {"stopped_reason": "; ".join(dict.fromkeys(reasons)), "stop_code": task.get("stopCode", "")}
         if container.get("exitCode") is None:
