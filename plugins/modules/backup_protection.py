@@ -9,7 +9,7 @@ module: backup_protection
 short_description: Manage an encrypted AWS Backup vault, a backup plan and its tag-based selection
 description:
   - Converges the three parts of a backup set-up at once (describe once, compare locally, diff,
-    check mode, after amazon.aws' ec2_vpc_igw): the vault (KMS-encrypted; its key cannot change once
+    check mode, after amazon.aws' ec2_vpc_igw), that is the vault (KMS-encrypted; its key cannot change once
     created), the plan (rules in the CreateBackupPlan shape) and one resource selection.
   - amazon.aws.backup_vault fails on an account where the vault does not exist yet when the API
     answers with ResourceNotFoundException; amazon.aws.backup_selection needs the plan id of a run

@@ -12,7 +12,7 @@ description:
     private subnets and security groups) with a command override, never with a public IP, and waits until it
     stops.
   - Returns the container's exit code, the stopped reason and the tail of its CloudWatch log stream (the
-    awslogs group and stream prefix of the container's C(logConfiguration):
+    awslogs group and stream prefix of the container's C(logConfiguration),
     stream C(<prefix>/<container>/<task id>)).
   - Exit code 0 succeeds; any other exit code, a task that never started (for example
     C(CannotPullContainerError), C(ResourceInitializationError), or C(failures) from RunTask) and a timeout

@@ -28,7 +28,7 @@ options:
     type: str
     default: mediamind:applied
   fingerprint:
-    description: What else the action depends on (letters, digits and C(_ . : / = + - @) only).
+    description: "What else the action depends on (letters, digits and the characters C(_ . : / = + - @) only)."
     type: str
     default: ""
   versions:

@@ -13,7 +13,7 @@ description:
   - Compares the stored object with O(secret) key by key and reports the names of added, modified and
     removed keys. No secret value is ever returned, in the diff, the result or an error message.
   - A new version is written only when a key differs, so re-runs are idempotent.
-  - Check mode never reads a value (no C(GetSecretValue)): every real run keeps a digest of the document
+  - Check mode never reads a value (no C(GetSecretValue)). Every real run keeps a digest of the document
     it wrote in the tag C(mediamind:document-digest), with the version id it wrote (C(<version>:<digest>)),
     and check mode compares that tag (C(DescribeSecret)) with the digest of O(secret). A version written
     by anyone else, or a secret without the tag, counts as a change. Check mode then names the keys that
@@ -34,9 +34,9 @@ options:
       - Pass a JSON string (C({{ doc | to_json }})). A dict works too, but Ansible then masks every single
         value in the result, which garbles returned ARNs or key names that happen to contain one.
       - Required with O(state=present).
-      - A value may be a reference to another secret's key, C({"from_secret": <name or ARN>, "key": <KEY>}):
-        a real run reads that secret (C("") while it does not exist); check mode digests the source's ARN and
-        current version id instead of its value.
+      - 'A value may be a reference to another secret''s key, C({"from_secret": <name or ARN>, "key": <KEY>}).
+        A real run reads that secret (C("") while it does not exist); check mode digests the source ARN and
+        current version id instead of its value.'
     type: json
   digest_key:
     description:
