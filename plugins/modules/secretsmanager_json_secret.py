@@ -42,7 +42,7 @@ options:
     description:
       - Key of the HMAC-SHA256 kept in the digest tag; one the plan's credentials cannot read (a vaulted
         inventory value, never stored in AWS).
-      - Omitted, the tag holds a plain SHA-256 of the canonical document: only safe when the document holds
+      - Omitted, the tag holds a plain SHA-256 of the canonical document, which is only safe when the document holds
         at least one high-entropy value (a password, a token), since a hash of guessable values can be
         brute-forced by anyone allowed to read tags.
     type: str
