@@ -91,8 +91,14 @@ def test_a_failed_platform_host_stops_the_teardown_before_anything_else_goes(gua
         assert "Remove the PostgreSQL instance" in output
         # Listed before the first deletion.
         assert output.index("deletes: chatbot Lambda") < output.index("Remove the PostgreSQL instance")
-        # Nothing of the service hosts ran after the platform host failed.
-        assert not [c for c in calls if c.startswith(("ecs:", "elasticfilesystem:", "logs:Delete"))], calls
+        # Nothing of the service hosts ran after the platform host failed. The one ECS
+        # call is the database bootstrap's own teardown, which runs before the database
+        # (its group's egress names the database's group): it lists its family's revisions.
+        assert not [
+            c
+            for c in calls
+            if c.startswith(("ecs:", "elasticfilesystem:", "logs:Delete")) and c != "ecs:ListTaskDefinitions"
+        ], calls
         assert (
             _aws(guard_stack, "ecs").describe_services(cluster="mediamind", services=["mediamind-service"])["services"][
                 0
