@@ -20,9 +20,13 @@ import localenv  # noqa: E402
 
 
 def _worker_offset() -> int:
-    """0, 10, 20, ... per pytest-xdist worker, so each worker's private emulators get their own ports."""
+    """0, 10, 20, ... per pytest-xdist worker, so each worker's private emulators get their own ports;
+    plus MM_TEST_PORT_OFFSET, so a second checkout's tests can run beside the first's."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return 10 * int(worker[2:]) if worker[2:].isdigit() else 0
+    base = os.environ.get("MM_TEST_PORT_OFFSET", "0")
+    if not base.isdigit():
+        raise ValueError(f"MM_TEST_PORT_OFFSET={base!r} is not a whole number")
+    return int(base) + (10 * int(worker[2:]) if worker[2:].isdigit() else 0)
 
 
 def stack_env(settings: localenv.Settings) -> dict[str, str]:
