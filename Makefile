@@ -126,9 +126,9 @@ lint: setup .venv-checkov/.installed ## yamllint, ansible-lint, ruff, mypy, band
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --ignore-missing-imports lambda_src/mediamind_chatbot
-	$(BIN)/mypy --ignore-missing-imports --explicit-package-bases plugins
+	$(BIN)/mypy --ignore-missing-imports --explicit-package-bases collections
 	@# No medium or high finding; the few `# nosec` carry their reason inline.
-	$(BIN)/bandit --quiet --recursive --severity-level medium lambda_src plugins tools
+	$(BIN)/bandit --quiet --recursive --severity-level medium lambda_src collections tools
 	$(BIN)/cfn-lint lambda_src/template.yaml
 	@# Skipped checks are justified in the template's Metadata; --skip-download: no network here.
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation -f lambda_src/template.yaml

@@ -2,7 +2,7 @@
 
 Runs site.yml until converged, then times a converged run (nothing to change)
 twice per configuration, side by side in one process:
-  - project: the project's ansible.cfg (Mitogen strategy, no fact gathering, forks for parallel
+  - project: the project's ansible.cfg (linear strategy, no fact gathering, forks for parallel
              service hosts, pipelining);
   - stock:   Ansible's defaults (linear strategy, 5 forks, implicit fact gathering), same playbooks,
              same inventory, only roles/plugins paths set so the playbooks can run at all.
@@ -42,8 +42,7 @@ NOT_RESOURCES = (
 
 STOCK_CFG = """[defaults]
 roles_path = {root}/roles
-library = {root}/plugins/modules
-module_utils = {root}/plugins/module_utils
+collections_path = {root}/collections
 """
 
 

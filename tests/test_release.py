@@ -16,7 +16,7 @@ IMAGE = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/mediamind"
 
 
 def _release(check: bool = False, **args: str | int) -> dict:
-    return run_module("ecs_service_release", args, check=check)
+    return run_module("mediamind.platform.ecs_service_release", args, check=check)
 
 
 @pytest.fixture

@@ -36,14 +36,6 @@ else
     || die "inventories/${env_name}/group_vars/all/vault.yml is missing: create it from vault.yml.example and encrypt it"
 fi
 
-# MM_ANSIBLE_CONFIG: another config for the same run (benchmarks compare settings side by
-# side), run by Ansible's own ansible-playbook; the project's config by the project's
-# (tools/ansible_playbook.py: ansible-playbook plus controller changes made before the load).
-if [ -n "${MM_ANSIBLE_CONFIG:-}" ]; then
-  export ANSIBLE_CONFIG="$MM_ANSIBLE_CONFIG"
-  runner=(.venv/bin/ansible-playbook)
-else
-  export ANSIBLE_CONFIG="$PWD/ansible.cfg"
-  runner=(.venv/bin/python tools/ansible_playbook.py)
-fi
-exec "${runner[@]}" -i "inventories/${env_name}" "${vault_args[@]}" "$playbook" "$@"
+# MM_ANSIBLE_CONFIG: another config for the same run (benchmarks compare settings side by side).
+export ANSIBLE_CONFIG="${MM_ANSIBLE_CONFIG:-$PWD/ansible.cfg}"
+exec .venv/bin/ansible-playbook -i "inventories/${env_name}" "${vault_args[@]}" "$playbook" "$@"

@@ -3,7 +3,7 @@
     python tools/summary.py outputs/ENV.json [--changes build/changes-ENV.json]
 
 Per component: created / updated / unchanged (from the run's change counts, which
-plugins/callback/mediamind_changes.py writes; without them, "deployed"), the service
+the mediamind.platform.changes callback writes; without them, "deployed"), the service
 URLs, the load balancer's DNS name and the DNS records still to create. Reads files
 only: `make outputs` reprints it without touching AWS. The outputs hold no secret
 value (summary.yml builds them from the roles' published names and ARNs); this table

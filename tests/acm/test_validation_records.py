@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import ansible.module_utils
-
-ROOT = Path(__file__).resolve().parents[2]
-ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))
-
-from ansible.module_utils.mm_acm import records_complete, summary, validation_records  # noqa: E402
+from ansible_collections.mediamind.platform.plugins.module_utils.acm import (
+    records_complete,
+    summary,
+    validation_records,
+)
 
 
 def _option(domain, record_name=None, status="PENDING_VALIDATION"):

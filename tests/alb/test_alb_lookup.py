@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _lookup(local_stack, tmp_path: Path, alb_name: str) -> subprocess.CompletedProcess[str]:
     playbook = (
         "- hosts: localhost\n  gather_facts: false\n"
-        "  module_defaults:\n    group/aws: {region: eu-central-1}\n  tasks:\n"
+        "  module_defaults:\n    group/mediamind.platform.aws: {region: eu-central-1}\n  tasks:\n"
         "    - ansible.builtin.include_role: {name: alb}\n"
         f"      vars: {{alb_state: lookup, alb_name: {alb_name}, alb_security_group_name: {alb_name}-sg,\n"
         "             alb_target_groups: [{name: not-a-target-group, port: 8000, health_check_path: /health}]}\n"

@@ -1,34 +1,13 @@
 """Pure parts of the alb role: rule planning and canonical forms (mm_elbv2), and
-the filters that turn inventory data into API shapes (roles/alb/filter_plugins)."""
+the filters that turn inventory data into API shapes (the mediamind.platform collection's alb_rules filters)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-from pathlib import Path
-
 import pytest
+from ansible_collections.mediamind.platform.plugins.filter import alb_rules as filters
+from ansible_collections.mediamind.platform.plugins.module_utils import elbv2 as mm
 from hypothesis import given
 from hypothesis import strategies as st
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-# mm_elbv2 imports the shared helpers as Ansible would place them
-# (ansible.module_utils.mediamind_aws); make that import resolve here.
-_shared = _load("ansible.module_utils.mediamind_aws", ROOT / "plugins/module_utils/mediamind_aws.py")
-sys.modules.setdefault("ansible.module_utils", types.ModuleType("ansible.module_utils"))
-mm = _load("mm_elbv2_under_test", ROOT / "plugins/module_utils/mm_elbv2.py")
-filters = _load("alb_rules_under_test", ROOT / "roles/alb/filter_plugins/alb_rules.py")
 
 TG_A = "arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/a/1"
 TG_B = "arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/b/2"

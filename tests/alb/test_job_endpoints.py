@@ -53,12 +53,7 @@ PLAYBOOK = f"""
     vpc_nat_mode: per_az
     vpc_flow_logs_enabled: false
   module_defaults:
-    group/aws: {{region: eu-central-1}}
-    elbv2_target_group: {{region: eu-central-1}}
-    elbv2_listener_certificates: {{region: eu-central-1}}
-    elbv2_listener_rules: {{region: eu-central-1}}
-    elbv2_load_balancer_attributes: {{region: eu-central-1}}
-    vpc_flow_log: {{region: eu-central-1}}
+    group/mediamind.platform.aws: {{region: eu-central-1}}
   tasks:
     - name: Run the vpc role
       ansible.builtin.include_role: {{name: vpc}}

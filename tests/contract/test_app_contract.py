@@ -20,13 +20,12 @@ import boto3
 import pytest
 import redis
 import yaml
+from ansible_collections.mediamind.platform.plugins.filter.app_contract import contract_problems
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "playbooks" / "filter_plugins"))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from alb_route import route  # noqa: E402
-from app_contract import contract_problems  # noqa: E402
 
 CONTRACT = yaml.safe_load((ROOT / "group_vars" / "all" / "app_contract.yml").read_text())["mediamind_app_contract"]
 SERVICES = {

@@ -14,7 +14,9 @@ from conftest import run_module
 def name(local_stack) -> str:
     secret = f"test-credentials/{uuid.uuid4().hex[:8]}/db"
     yield secret
-    run_module("rds_credential_secret", {"name": secret, "state": "absent", "recovery_window_days": 0})
+    run_module(
+        "mediamind.platform.rds_credential_secret", {"name": secret, "state": "absent", "recovery_window_days": 0}
+    )
 
 
 def _args(name: str, **overrides) -> dict:
@@ -34,10 +36,10 @@ def _stored(name: str) -> dict:
 
 
 def test_created_in_rds_form_then_left_alone(name: str) -> None:
-    planned = run_module("rds_credential_secret", _args(name), check=True)
+    planned = run_module("mediamind.platform.rds_credential_secret", _args(name), check=True)
     assert planned["changed"]
     assert planned["arn"] is None
-    created = run_module("rds_credential_secret", _args(name))
+    created = run_module("mediamind.platform.rds_credential_secret", _args(name))
     assert created["changed"]
     assert created["created"]
     stored = _stored(name)
@@ -53,31 +55,37 @@ def test_created_in_rds_form_then_left_alone(name: str) -> None:
     # Nothing returned holds the password.
     assert stored["password"] not in json.dumps(created)
     for check in (True, False):
-        again = run_module("rds_credential_secret", _args(name), check=check)
+        again = run_module("mediamind.platform.rds_credential_secret", _args(name), check=check)
         assert not again["changed"], again
     assert _stored(name)["password"] == stored["password"]
 
 
 def test_a_new_endpoint_is_written_around_the_kept_password(name: str) -> None:
-    run_module("rds_credential_secret", _args(name))
+    run_module("mediamind.platform.rds_credential_secret", _args(name))
     before = _stored(name)
-    planned = run_module("rds_credential_secret", _args(name, host="db2.example.internal"), check=True)
+    planned = run_module(
+        "mediamind.platform.rds_credential_secret", _args(name, host="db2.example.internal"), check=True
+    )
     assert planned["changed"]
     assert planned["diff"]["before"]["connection"]["host"] == "db.example.internal"
     assert planned["diff"]["after"]["connection"]["host"] == "db2.example.internal"
     assert _stored(name) == before  # check mode changed nothing
-    moved = run_module("rds_credential_secret", _args(name, host="db2.example.internal"))
+    moved = run_module("mediamind.platform.rds_credential_secret", _args(name, host="db2.example.internal"))
     assert moved["changed"]
     after = _stored(name)
     assert after["host"] == "db2.example.internal"
     assert after["password"] == before["password"]
-    assert not run_module("rds_credential_secret", _args(name, host="db2.example.internal"))["changed"]
+    assert not run_module("mediamind.platform.rds_credential_secret", _args(name, host="db2.example.internal"))[
+        "changed"
+    ]
 
 
 def test_absent_deletes_it(name: str) -> None:
-    run_module("rds_credential_secret", _args(name))
-    gone = run_module("rds_credential_secret", {"name": name, "state": "absent", "recovery_window_days": 0})
+    run_module("mediamind.platform.rds_credential_secret", _args(name))
+    gone = run_module(
+        "mediamind.platform.rds_credential_secret", {"name": name, "state": "absent", "recovery_window_days": 0}
+    )
     assert gone["changed"]
-    assert not run_module("rds_credential_secret", {"name": name, "state": "absent", "recovery_window_days": 0})[
-        "changed"
-    ]
+    assert not run_module(
+        "mediamind.platform.rds_credential_secret", {"name": name, "state": "absent", "recovery_window_days": 0}
+    )["changed"]

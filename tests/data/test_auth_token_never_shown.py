@@ -29,19 +29,19 @@ PLAYBOOK = """
       secret_key: testing
   tasks:
     - name: Create
-      elasticache_replication_group:
+      mediamind.platform.elasticache_replication_group:
         <<: *aws
         replication_group_id: "{{ group_id }}"
         cache_node_type: cache.t4g.micro
         auth_token: "{{ first }}"
     - name: Rotate
-      elasticache_replication_group:
+      mediamind.platform.elasticache_replication_group:
         <<: *aws
         replication_group_id: "{{ group_id }}"
         auth_token: "{{ second }}"
         auth_token_update: rotate
     - name: Dry-run a set and a node type change
-      elasticache_replication_group:
+      mediamind.platform.elasticache_replication_group:
         <<: *aws
         replication_group_id: "{{ group_id }}"
         cache_node_type: cache.t4g.small
@@ -49,7 +49,7 @@ PLAYBOOK = """
         auth_token_update: set
       check_mode: true
     - name: Remove
-      elasticache_replication_group:
+      mediamind.platform.elasticache_replication_group:
         <<: *aws
         replication_group_id: "{{ group_id }}"
         state: absent
@@ -61,8 +61,7 @@ def test_tokens_never_appear_in_verbose_output(local_stack, tmp_path: Path) -> N
     first, second = secrets.token_hex(12), secrets.token_hex(12)
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_LIBRARY=str(ROOT / "plugins/modules"), NO_COLOR="1")
-    env["ANSIBLE_MODULE_UTILS"] = str(ROOT / "plugins/module_utils")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / "collections"), NO_COLOR="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     result = subprocess.run(
         [

@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-from pathlib import Path
-
 import pytest
+from ansible_collections.mediamind.platform.plugins.module_utils import elasticache as ec
+from ansible_collections.mediamind.platform.plugins.module_utils import rds
 from hypothesis import given
 from hypothesis import strategies as st
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-# The helpers import the shared module as Ansible places it
-# (ansible.module_utils.mediamind_aws); make that import resolve here.
-_load("ansible.module_utils.mediamind_aws", ROOT / "plugins/module_utils/mediamind_aws.py")
-sys.modules.setdefault("ansible.module_utils", types.ModuleType("ansible.module_utils"))
-ec = _load("mm_elasticache_under_test", ROOT / "plugins/module_utils/mm_elasticache.py")
-rds = _load("mm_rds_under_test", ROOT / "plugins/module_utils/mm_rds.py")
 
 TOKEN = "token-0123456789abcdef"
 

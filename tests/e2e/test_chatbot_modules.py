@@ -57,27 +57,29 @@ def test_notification_keeps_foreign_entries_in_four_passes(aws, bucket_with_fore
         "lambda_function_arn": "arn:aws:lambda:eu-central-1:123456789012:function:mods",
         "prefix": "inbound/",
     }
-    first_check = run_module("s3_bucket_lambda_notification", args, check=True)
+    first_check = run_module("mediamind.platform.s3_bucket_lambda_notification", args, check=True)
     assert first_check["changed"] is True
     assert first_check["request"]["QueueConfigurations"] == [foreign]
     assert "LambdaFunctionConfigurations" not in _notifications(aws, bucket)  # check mode wrote nothing
 
-    assert run_module("s3_bucket_lambda_notification", args)["changed"] is True
+    assert run_module("mediamind.platform.s3_bucket_lambda_notification", args)["changed"] is True
     state = _notifications(aws, bucket)
     assert state["QueueConfigurations"] == [foreign]
     (ours,) = state["LambdaFunctionConfigurations"]
     assert ours["Events"] == ["s3:ObjectCreated:Put"]
     assert ours["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "inbound/"}]
 
-    assert run_module("s3_bucket_lambda_notification", args, check=True)["changed"] is False
-    assert run_module("s3_bucket_lambda_notification", args)["changed"] is False
+    assert run_module("mediamind.platform.s3_bucket_lambda_notification", args, check=True)["changed"] is False
+    assert run_module("mediamind.platform.s3_bucket_lambda_notification", args)["changed"] is False
 
-    moved = run_module("s3_bucket_lambda_notification", {**args, "prefix": "mail-v2/"}, check=True)
+    moved = run_module("mediamind.platform.s3_bucket_lambda_notification", {**args, "prefix": "mail-v2/"}, check=True)
     assert moved["changed"] is True
     assert moved["diff"]["before"]["Filter"]["Key"]["FilterRules"][0]["Value"] == "inbound/"
     assert moved["diff"]["after"]["Filter"]["Key"]["FilterRules"][0]["Value"] == "mail-v2/"
 
-    gone = run_module("s3_bucket_lambda_notification", {"bucket_name": bucket, "id": "chatbot", "state": "absent"})
+    gone = run_module(
+        "mediamind.platform.s3_bucket_lambda_notification", {"bucket_name": bucket, "id": "chatbot", "state": "absent"}
+    )
     assert gone["changed"] is True
     assert _notifications(aws, bucket) == {"QueueConfigurations": [foreign]}
 
@@ -89,10 +91,10 @@ def test_notification_on_a_missing_bucket(aws) -> None:
         "lambda_function_arn": "arn:aws:lambda:eu-central-1:123456789012:function:mods",
         "prefix": "inbound/",
     }
-    assert run_module("s3_bucket_lambda_notification", args, check=True)["changed"] is True
-    absent = run_module("s3_bucket_lambda_notification", {**args, "state": "absent"})
+    assert run_module("mediamind.platform.s3_bucket_lambda_notification", args, check=True)["changed"] is True
+    absent = run_module("mediamind.platform.s3_bucket_lambda_notification", {**args, "state": "absent"})
     assert absent["changed"] is False
-    assert run_module("s3_bucket_lambda_notification", args).get("failed") is True
+    assert run_module("mediamind.platform.s3_bucket_lambda_notification", args).get("failed") is True
 
 
 def _zip() -> bytes:
@@ -129,11 +131,11 @@ def test_invocation_settings_request_where_moto_ignores_updates(aws, function) -
         "on_failure_destination": queue,
         "reserved_concurrent_executions": 3,
     }
-    assert run_module("lambda_invocation_settings", args, check=True)["changed"] is True
+    assert run_module("mediamind.platform.lambda_invocation_settings", args, check=True)["changed"] is True
     with pytest.raises(aws["lambda"].exceptions.ResourceNotFoundException):
         aws["lambda"].get_function_event_invoke_config(FunctionName=function)
 
-    first = run_module("lambda_invocation_settings", args)
+    first = run_module("mediamind.platform.lambda_invocation_settings", args)
     assert first["changed"] is True
     config = aws["lambda"].get_function_event_invoke_config(FunctionName=function)
     assert config["MaximumRetryAttempts"] == 2
@@ -141,11 +143,11 @@ def test_invocation_settings_request_where_moto_ignores_updates(aws, function) -
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue
     assert aws["lambda"].get_function(FunctionName=function)["Concurrency"]["ReservedConcurrentExecutions"] == 3
 
-    assert run_module("lambda_invocation_settings", args, check=True)["changed"] is False
-    assert run_module("lambda_invocation_settings", args)["changed"] is False
+    assert run_module("mediamind.platform.lambda_invocation_settings", args, check=True)["changed"] is False
+    assert run_module("mediamind.platform.lambda_invocation_settings", args)["changed"] is False
 
     # moto 5.2 gap: this put is accepted but not stored, so assert what the module sends.
-    changed = run_module("lambda_invocation_settings", {**args, "maximum_retry_attempts": 1})
+    changed = run_module("mediamind.platform.lambda_invocation_settings", {**args, "maximum_retry_attempts": 1})
     assert changed["changed"] is True
     assert changed["request"] == {
         "MaximumRetryAttempts": 1,
@@ -155,7 +157,9 @@ def test_invocation_settings_request_where_moto_ignores_updates(aws, function) -
     assert changed["diff"]["before"]["event_invoke_config"]["MaximumRetryAttempts"] == 2
     assert changed["diff"]["after"]["event_invoke_config"]["MaximumRetryAttempts"] == 1
 
-    removed = run_module("lambda_invocation_settings", {"function_name": function, "state": "absent"})
+    removed = run_module(
+        "mediamind.platform.lambda_invocation_settings", {"function_name": function, "state": "absent"}
+    )
     assert removed["changed"] is True
     assert "Concurrency" not in aws["lambda"].get_function(FunctionName=function)
     with pytest.raises(aws["lambda"].exceptions.ResourceNotFoundException):
@@ -163,6 +167,8 @@ def test_invocation_settings_request_where_moto_ignores_updates(aws, function) -
 
 
 def test_invocation_settings_refuse_out_of_range_values(local_stack) -> None:
-    result = run_module("lambda_invocation_settings", {"function_name": "any", "maximum_retry_attempts": 3})
+    result = run_module(
+        "mediamind.platform.lambda_invocation_settings", {"function_name": "any", "maximum_retry_attempts": 3}
+    )
     assert result["failed"] is True
     assert "maximum_retry_attempts" in result["msg"]

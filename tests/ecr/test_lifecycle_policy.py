@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import ansible.module_utils
-
-ROOT = Path(__file__).resolve().parents[2]
-ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))
-
-from ansible.module_utils.mm_ecr import normalize_lifecycle_policy  # noqa: E402
+from ansible_collections.mediamind.platform.plugins.module_utils.ecr import normalize_lifecycle_policy
 
 
 def _rule(priority, number, **selection):

@@ -3,32 +3,17 @@ release-safety rule against the emulator (an infra run keeps the image a release
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 import uuid
 from pathlib import Path
 
 import boto3
 import pytest
+from ansible_collections.mediamind.platform.plugins.module_utils import ecs as mm_ecs
 from conftest import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-# The helpers import the shared module as Ansible places it (ansible.module_utils.mediamind_aws).
-_load("ansible.module_utils.mediamind_aws", ROOT / "plugins/module_utils/mediamind_aws.py")
-sys.modules.setdefault("ansible.module_utils", types.ModuleType("ansible.module_utils"))
-mm_ecs = _load("mm_ecs_under_test", ROOT / "plugins/module_utils/mm_ecs.py")
 
 SECRET = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mediamind/app-env-AbCdEf"
 
@@ -110,7 +95,7 @@ def test_task_level_differences_are_seen() -> None:
 
 
 def _taskdef(args: dict, check: bool = False) -> dict:
-    return run_module("ecs_taskdef", args, check=check)
+    return run_module("mediamind.platform.ecs_taskdef", args, check=check)
 
 
 @pytest.fixture

@@ -26,7 +26,8 @@ CONVERGE = """
   gather_facts: false
   vars_files: [{root}/inventories/production/group_vars/all/ecr.yml]
   module_defaults:
-    ecr_repository: {{region: eu-central-1, endpoint_url: "{endpoint}", access_key: testing, secret_key: testing}}
+    group/mediamind.platform.aws:
+      {{region: eu-central-1, endpoint_url: "{endpoint}", access_key: testing, secret_key: testing}}
   vars:
     ecr_repositories: [guard-lifecycle]
   roles:

@@ -60,8 +60,8 @@ def _deploy(settings, log: Path, interrupt_after: str | None = None) -> subproce
         f"mediamind_outputs_dir={log.parent}",
     ]
     with log.open("w") as out:
-        # A session of its own: the callback kills the whole process group (ansible-playbook,
-        # its forks and Mitogen's interpreters), and only that group.
+        # A session of its own: the callback kills the whole process group (ansible-playbook
+        # and its forks), and only that group.
         proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             returncode = proc.wait(timeout=1200)
@@ -75,8 +75,8 @@ def _deploy(settings, log: Path, interrupt_after: str | None = None) -> subproce
 
 
 def _kill_strays(state_dir: Path) -> None:
-    """Mitogen's multiplexer runs in a session of its own (setsid), so the group kill misses it,
-    and a multiplexer whose controller was SIGKILLed stays up. An Ansible process of a run against
+    """A process that left the run's group (setsid, as an async task's wrapper does) survives the
+    group kill. An Ansible process of a run against
     this stack is found by the stack's folder in its environment (the stack's own emulator and
     Redis carry it too, and are left alone)."""
     marker = f"MM_LOCAL_DIR={state_dir}".encode()
@@ -87,7 +87,7 @@ def _kill_strays(state_dir: Path) -> None:
             continue
         try:
             command = (environ.parent / "cmdline").read_bytes()
-            if (b"ansible" in command or b"mitogen" in command) and marker in environ.read_bytes().split(b"\0"):
+            if b"ansible" in command and marker in environ.read_bytes().split(b"\0"):
                 os.kill(pid, signal.SIGKILL)
                 strays.append(pid)
         except (OSError, ProcessLookupError):

@@ -1,4 +1,4 @@
-"""The canonical forms the mail modules compare on (plugins/module_utils/mm_mail.py).
+"""The canonical forms the mail modules compare on (mediamind.platform module_utils/mail.py).
 
 A wrong canonical form shows up as a module that is not idempotent (AWS's
 spelling of the same setting looks like a change) or, worse, as a real change
@@ -7,17 +7,14 @@ that is never applied. These tests pin both directions.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
+from ansible_collections.mediamind.platform.plugins.module_utils import mail as mm_mail
 from hypothesis import given
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location("mm_mail", ROOT / "plugins" / "module_utils" / "mm_mail.py")
-mm_mail = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(mm_mail)
 
 BUCKET_ARN = "arn:aws:s3:::eutop-mediamind"
 RULE_ARN = (

@@ -1,30 +1,14 @@
-"""Loaders for the one-off task code as Ansible places it (ansible.module_utils.*), and fakes."""
+"""The one-off task code under test, and fakes."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from ansible_collections.mediamind.platform.plugins.module_utils import ecs as mm_ecs
+from ansible_collections.mediamind.platform.plugins.module_utils import ecs_task as mm_ecs_task
+from ansible_collections.mediamind.platform.plugins.modules import ecs_service_release as release_module
 
-
-def load(name: str, path: Path) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-load("ansible.module_utils.mediamind_aws", ROOT / "plugins/module_utils/mediamind_aws.py")
-mm_ecs_task = load("ansible.module_utils.mm_ecs_task", ROOT / "plugins/module_utils/mm_ecs_task.py")
-mm_ecs = load("ansible.module_utils.mm_ecs", ROOT / "plugins/module_utils/mm_ecs.py")
-release_module = load("ecs_service_release_under_test", ROOT / "plugins/modules/ecs_service_release.py")
+__all__ = ["mm_ecs", "mm_ecs_task", "release_module"]
 
 
 class FakeClock:

@@ -150,7 +150,7 @@ def test_environment_names_that_cannot_name_a_variable_are_refused(tmp_path) -> 
 
 def _marker(secrets: list[str], state: str = "query", check: bool = False, **args) -> dict:
     return run_module(
-        "secretsmanager_applied_marker",
+        "mediamind.platform.secretsmanager_applied_marker",
         {"secrets": secrets, "tag_key": "mediamind:db-bootstrap", "fingerprint": "f00d", "state": state, **args},
         check=check,
     )

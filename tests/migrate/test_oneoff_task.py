@@ -1,4 +1,4 @@
-"""The one-off task runner (plugins/module_utils/mm_ecs_task.py behind ecs_oneoff_task and the
+"""The one-off task runner (mediamind.platform module_utils/ecs_task.py behind ecs_oneoff_task and the
 release's migration step): the requests it sends and its control flow against stubbed task outcomes.
 
 Emulator gap (moto 5.2): run_task of a Fargate awsvpc task fails inside moto, and moto runs no

@@ -196,7 +196,7 @@ def test_a_failed_migration_leaves_the_service_and_what_a_deploy_keeps_unchanged
     assert mm_ecs.latest_task_definition(ecs, name)["taskDefinitionArn"] == service["taskdef"]
     # ...so the next infrastructure run keeps v1, not the image whose migration failed.
     planned = run_module(
-        "ecs_taskdef",
+        "mediamind.platform.ecs_taskdef",
         {
             "family": name,
             "cpu": "256",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import boto3
 import yaml
+from ansible_collections.mediamind.platform.plugins.filter import monitoring_alarms as alarms_filter
 
 ROOT = Path(__file__).resolve().parents[2]
 ALARM = "mediamind-local-rds-cpu-high-mediamind"
@@ -28,7 +29,6 @@ def _load(path: Path, name: str):
 
 
 summary = _load(ROOT / "tools" / "summary.py", "summary")
-alarms_filter = _load(ROOT / "roles" / "monitoring" / "filter_plugins" / "monitoring_alarms.py", "monitoring_alarms")
 
 
 def test_status_names_an_alarm_in_alarm_state(deployed_local) -> None:

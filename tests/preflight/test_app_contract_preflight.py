@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from ansible_collections.mediamind.platform.plugins.filter.app_contract import contract_problems
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "playbooks" / "filter_plugins"))
-
-from app_contract import contract_problems  # noqa: E402
 
 CONTRACT = yaml.safe_load((ROOT / "group_vars" / "all" / "app_contract.yml").read_text())["mediamind_app_contract"]
 VAULT = ROOT / "inventories" / "local" / "vault-password.txt"

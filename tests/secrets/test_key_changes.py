@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import ansible.module_utils
+from ansible_collections.mediamind.platform.plugins.module_utils.secrets import (
+    key_changes,
+    merged_document,
+    parse_document,
+)
 from hypothesis import given
 from hypothesis import strategies as st
-
-ROOT = Path(__file__).resolve().parents[2]
-# Our module_utils live in plugins/module_utils and are imported by the modules as
-# ansible.module_utils.<name> (ANSIBLE_MODULE_UTILS); make the same import work here.
-ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))
-
-from ansible.module_utils.mm_secrets import key_changes, merged_document, parse_document  # noqa: E402
 
 documents = st.dictionaries(st.text(min_size=1, max_size=8), st.one_of(st.text(max_size=8), st.integers()))
 

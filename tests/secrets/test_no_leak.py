@@ -34,8 +34,7 @@ PLAYBOOK = """\
   hosts: all
   gather_facts: false
   module_defaults:
-    group/aws: "{{ mediamind_aws_module_defaults }}"
-    secretsmanager_json_secret: "{{ mediamind_aws_module_defaults }}"
+    group/mediamind.platform.aws: "{{ mediamind_aws_module_defaults }}"
   roles:
     - role: secrets
 """
@@ -85,8 +84,7 @@ class Workspace:
         env.update(
             ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
             ANSIBLE_ROLES_PATH=str(ROOT / "roles"),
-            ANSIBLE_LIBRARY=str(ROOT / "plugins" / "modules"),
-            ANSIBLE_MODULE_UTILS=str(ROOT / "plugins" / "module_utils"),
+            ANSIBLE_COLLECTIONS_PATH=str(ROOT / "collections"),
             ANSIBLE_NOCOLOR="1",
             ANSIBLE_FORCE_COLOR="0",
             # Fail fast on the unreachable-endpoint case (botocore retries connects).

@@ -64,7 +64,7 @@ def _find(values: set[str], text: str) -> list[str]:
 
 def test_deploy_log_at_vvv_shows_no_secret(deployed_local, local_stack, known_secrets) -> None:
     log = (local_stack.log_dir / "deploy.log").read_text()
-    # Printed at -vvv only, whatever the strategy (Mitogen logs no per-task connection lines).
+    # Printed at -vvv only.
     assert "did not pass its verify_file() method" in log, "the deploy did not run at -vvv"
     assert not _find(known_secrets, log), "secret values appear in the -vvv deploy log"
 

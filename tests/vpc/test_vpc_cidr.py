@@ -1,18 +1,13 @@
-"""The vpc role's subnet arithmetic (roles/vpc/filter_plugins/vpc_cidr.py)."""
+"""The vpc role's subnet arithmetic (mediamind.platform filter/vpc_cidr.py)."""
 
 from __future__ import annotations
 
 import ipaddress
-import sys
-from pathlib import Path
 
 import pytest
+from ansible_collections.mediamind.platform.plugins.filter import vpc_cidr
 from hypothesis import given
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "roles" / "vpc" / "filter_plugins"))
-
-import vpc_cidr
 
 
 def test_default_layout_of_the_platform_network() -> None:

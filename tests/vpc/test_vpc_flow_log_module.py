@@ -1,4 +1,4 @@
-"""plugins/modules/vpc_flow_log.py against the emulator, through `ansible -m`.
+"""mediamind.platform modules/vpc_flow_log.py against the emulator, through `ansible -m`.
 
 The four passes of the house style on one flow log (check, real, check again,
 real again), then what only this module decides: a changed immutable setting
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def _run(args: dict[str, Any], check: bool = False) -> dict[str, Any]:
-    result = run_module("vpc_flow_log", args, check=check)
+    result = run_module("mediamind.platform.vpc_flow_log", args, check=check)
     assert not result.get("failed"), result.get("msg")
     return result
 
