@@ -349,6 +349,11 @@ def _multipart(depth: int) -> bytes:
     return b"From: a@example.com\nContent-Type: multipart/mixed; boundary=b0\n\n" + head + b"--b%d\n\nhi\n" % depth
 
 
+def _parts_with_headers(head: bytes, count: int) -> bytes:
+    parts = (b"--x\n" + head + b"Content-Type: image/png\n\n.\n") * count
+    return b"From: a@example.com\nContent-Type: multipart/mixed; boundary=x\n\n" + parts + b"--x\n\nthe question\n"
+
+
 @pytest.mark.parametrize(
     ("raw", "problem"),
     [
@@ -358,6 +363,9 @@ def _multipart(depth: int) -> bytes:
             + b"--x\nContent-Type: image/png\n\n.\n" * 201,
             "too_many_parts",
         ),
+        # Within every per-part cap, over the walk's budget: lines (folded ones count), bytes.
+        (_parts_with_headers(b"X-A: a\n" + b" \n" * 300, 40), "mime_headers_too_large"),
+        (_parts_with_headers(b"X-A: " + b"v" * 60_000 + b"\n", 20), "mime_headers_too_large"),
         (b"From: a@example.com\nContent-Type: text/html\n\n" + b"<b>" * 200_000, "html_part_too_large"),
         (b"From: a@example.com\n\n" + b"word " * 220_000, "text_part_too_large"),
     ],
@@ -376,6 +384,8 @@ def test_body_within_the_caps_and_attachments_of_any_size():
         + b"\n--x\nContent-Type: text/plain; charset=utf-8\n\nthe question\n--x--\n"
     )
     assert mail.parse(raw).body == "the question"
+    # 199 parts of a few folded header lines each: well within the walk's budget.
+    assert mail.parse(_parts_with_headers(b"X-A: a\n" + b" b\n" * 40, 199)).body == "the question"
 
 
 # --------------------------------------------------------------------------- small units
