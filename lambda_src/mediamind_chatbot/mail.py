@@ -27,7 +27,7 @@ import codecs
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 # ----------------------------------------------------------------------------- limits
 
@@ -264,11 +264,19 @@ def _codec(charset: str | None) -> str:
         return "utf-8"
 
 
+# UTF-7 (and a few other codecs) decode "+2D0-" to a lone surrogate, which json/UTF-8
+# encoding then refuses: the mail would fail instead of being delivered.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _decode_bytes(data: bytes, charset: str | None) -> str:
+    """Bytes in a declared charset as text that always encodes as UTF-8 (every charset
+    decoding goes through here: body parts, encoded words, RFC 2231 parameters)."""
     try:
-        return data.decode(_codec(charset), errors="replace")
+        text = data.decode(_codec(charset), errors="replace")
     except Exception:  # noqa: BLE001 - codecs that raise despite errors="replace"
-        return data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8", errors="replace")
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _b64(data: bytes) -> bytes:
@@ -577,7 +585,7 @@ def _content_header(value: str | None) -> tuple[str, dict[str, str]]:
             key = key[:-1]
             parts = raw.split("'", 2)
             if len(parts) == 3:
-                raw = unquote(parts[2], encoding=_codec(parts[0]), errors="replace")
+                raw = _decode_bytes(unquote_to_bytes(parts[2]), parts[0])
         params.setdefault(key, raw)
     return _clean(main).lower(), params
 

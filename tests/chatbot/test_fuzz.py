@@ -40,17 +40,21 @@ HEADER_NAMES = [
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80)
 ascii_line = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+# UTF-7 that decodes to a lone surrogate (+2D0-), a pair, and a truncated shift sequence.
+UTF7_TRAPS = ["+2D0-", "a +2D0- b", "+2D3eAA-", "+2D", "+AGE"]
 
 
 @st.composite
 def header_value(draw) -> bytes:
-    kind = draw(st.sampled_from(["plain", "encoded", "address", "raw"]))
+    kind = draw(st.sampled_from(["plain", "encoded", "utf7", "address", "raw"]))
     if kind == "plain":
         return draw(ascii_line).encode()
     if kind == "encoded":
         cs = draw(st.sampled_from(CHARSETS)) or "utf-8"
         enc = draw(st.sampled_from(["q", "b", "Q", "B", "x"]))
         return f"=?{cs}?{enc}?{draw(ascii_line)}?=".encode()
+    if kind == "utf7":
+        return f"=?utf-7?{draw(st.sampled_from('qQ'))}?{draw(st.sampled_from(UTF7_TRAPS))}?=".encode()
     if kind == "address":
         local = draw(st.text(alphabet='abcXYZ.+-_"<>@ ', min_size=0, max_size=12))
         domain = draw(st.text(alphabet="abc.-@[]", min_size=0, max_size=10))
@@ -78,8 +82,11 @@ def leaf(draw) -> bytes:
         payload = body_text.encode(cs or "utf-8", errors="replace")
     except LookupError:
         payload = body_text.encode("utf-8")
-    if draw(st.booleans()):
+    choice = draw(st.integers(0, 3))
+    if choice == 0:
         payload = draw(st.binary(max_size=120))
+    elif choice == 1:
+        cs, payload = "utf-7", draw(st.sampled_from(UTF7_TRAPS)).encode()
     head = []
     if ctype:
         head.append(f"Content-Type: {ctype}" + (f"; charset={cs}" if cs else ""))
@@ -120,6 +127,9 @@ def _check_parsed(raw: bytes) -> None:
     assert len(parsed.body) <= 500
     assert isinstance(parsed.subject, str)
     assert "\n" not in parsed.subject
+    # The POST is JSON in UTF-8: a lone surrogate (UTF-7 "+2D0-") would fail the mail.
+    parsed.subject.encode("utf-8")
+    parsed.body.encode("utf-8")
     assert parsed.sender is None or "@" in parsed.sender
     reason = filters.check(parsed, BOT)
     assert reason is None or isinstance(reason, str)

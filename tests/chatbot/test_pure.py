@@ -327,6 +327,36 @@ def test_raw_8bit_headers_are_utf8_with_replacement():
 
 
 @pytest.mark.parametrize(
+    ("raw", "subject", "body"),
+    [
+        # "+2D0-" is a lone high surrogate in UTF-7: it failed the JSON encoding of the POST.
+        (b"Subject: =?utf-7?q?+2D0-?= notes\n\nhi", "\ufffd notes", "hi"),
+        (b"Subject: =?utf-7?b?KzJEMC0=?=\n\nhi", "\ufffd", "hi"),
+        (
+            b"Subject: q\nContent-Type: text/plain; charset=utf-7\n\nmy +2D0- notes +2D3eAA-",
+            "q",
+            "my \ufffd notes \U0001f600",
+        ),
+        (
+            b"Subject: q\nContent-Type: text/html; charset=utf-7\n\n<p>+2D0-</p>",
+            "q",
+            "\ufffd",
+        ),
+    ],
+)
+def test_utf7_lone_surrogates_are_replaced(raw, subject, body):
+    parsed = mail.parse(b"From: a@example.com\n" + raw)
+    assert (parsed.subject, parsed.body) == (subject, body)
+    parsed.subject.encode("utf-8")
+    parsed.body.encode("utf-8")
+
+
+def test_rfc2231_parameters_in_utf7_are_encodable():
+    _ctype, params = mail._content_header("attachment; filename*=utf-7''%2B2D0-.txt")
+    assert params["filename"] == "\ufffd.txt"
+
+
+@pytest.mark.parametrize(
     ("raw", "problem"),
     [
         (b"Subject: " + b"=?utf-8?q?a?= " * 400 + b"\n\nx", "subject_too_long"),
