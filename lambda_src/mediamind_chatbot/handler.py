@@ -106,7 +106,7 @@ def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
         config=BotoConfig(
             connect_timeout=2,
             read_timeout=5,
-            retries={"max_attempts": 2, "mode": "standard"},
+            retries={"total_max_attempts": 2, "mode": "standard"},
             tcp_keepalive=True,
         ),
     )
