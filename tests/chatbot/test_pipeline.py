@@ -427,6 +427,9 @@ def _forged(sender_header: str, ses_from: str) -> bytes:
         ("<alice@allowed.example>@evil.example", "from_nested_angle_brackets"),
         ("Alice <alice@allowed.example>, <m@evil.example>", "from_multiple_addresses"),
         ("Alice <alice@allowed.example>", "from_domain_mismatch"),
+        # Two From headers (forged_from_two_headers.eml), either order: one of them is allowed.
+        ("mallory@evil.example\nFrom: alice@allowed.example", "from_multiple_headers"),
+        ("alice@allowed.example\nFrom: mallory@evil.example", "from_multiple_headers"),
     ],
 )
 def test_forged_senders_never_reach_the_backend(  # noqa: PLR0917 - fixtures and parameters
