@@ -449,8 +449,14 @@ def parse_from(value: str) -> tuple[str | None, str | None]:
 
 
 def normalize_address(address: str) -> str:
-    """The mailbox an address delivers to: case, a trailing dot and a +tag do not count."""
+    """The mailbox an address delivers to: case, a trailing dot, a +tag and quotes around a
+    local part that needs none do not count (``"Bot+x"@Chat.Example.`` is ``bot@chat.example``)."""
     local, _, domain = address.strip().lower().rpartition("@")
+    if _QUOTED_LOCAL.match(local):
+        # RFC 5322 3.2.4: a quoted string means its characters without the quotes.
+        inner = re.sub(r"\\(.)", r"\1", local[1:-1])
+        if _DOT_ATOM.match(inner):
+            local = inner
     if not local.startswith('"'):
         local = local.split("+", 1)[0]
     return f"{local}@{domain.rstrip('.')}"

@@ -311,11 +311,23 @@ def test_from_is_parsed_from_the_raw_header(value, expected):
     [
         ("Test@Chat.Csee.Tech", "test@chat.csee.tech"),
         ("test+anything@chat.csee.tech.", "test@chat.csee.tech"),
-        ('"a+b"@example.com', '"a+b"@example.com'),
+        # A quoted local part that needs no quotes is the same mailbox (the own-address check).
+        ('"test"@chat.csee.tech', "test@chat.csee.tech"),
+        ('"Test+x"@Chat.Csee.Tech.', "test@chat.csee.tech"),
+        ('"t\\est"@chat.csee.tech', "test@chat.csee.tech"),
+        ('"a b+c"@example.com', '"a b+c"@example.com'),
     ],
 )
 def test_normalize_address(address, normalized):
     assert mail.normalize_address(address) == normalized
+
+
+def test_quoted_own_address_is_the_own_address():
+    raw = '"test"@chat.csee.tech'
+    sender, problem = mail.parse_from(f"Bot <{raw}>")
+    assert (sender, problem) == (raw, None)
+    parsed = _parsed("", sender=raw)
+    assert filters.check(parsed, BOT) == "own_address"
 
 
 def test_raw_8bit_headers_are_utf8_with_replacement():
