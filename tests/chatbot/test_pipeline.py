@@ -118,6 +118,14 @@ def test_dedup_markers_and_ttls_in_redis(pipeline, put_mail, standin, redis_clie
     assert len(standin.calls) == 1
 
 
+@pytest.mark.parametrize("value", [b"", b"bogus", b"x:y"])
+def test_a_marker_the_lambda_never_writes_is_already_unknown(pipeline, put_mail, standin, redis_client, value):
+    key, event = put_mail(mail_fixture("gmail_reply.eml"))
+    redis_client.set(pipeline.dedup.key_for(event["Records"][0]["s3"]["bucket"]["name"], key), value, ex=60)
+    assert _one(pipeline.handle(event, FakeContext()))["reason"] == "already_unknown"
+    assert standin.calls == []
+
+
 def test_every_record_of_a_batch_is_handled(pipeline, aws, standin):
     event = event_fixture("put_batch_mixed.json")
     bucket = aws["bucket"]
