@@ -9,9 +9,11 @@ server closed it).  Status handling:
                               the remaining Lambda time allows another attempt
 * 401, 403                 -> not the mail's fault (a key rotation in progress, a misrouted
                               request): the key is read again once (``key_source``) and the
-                              call repeated if it changed, else :class:`ApiAuthFailed`, which
-                              is transient for the caller (claim released, Lambda retries,
-                              then the failure queue for ``make redrive``)
+                              call repeated if it changed (only when the read, bounded by
+                              ``key_source_seconds``, fits before the deadline), else
+                              :class:`ApiAuthFailed`, which is transient for the caller
+                              (claim released, Lambda retries, then the failure queue for
+                              ``make redrive``)
 * other 4xx                -> permanent (:class:`ApiRejected`): retrying cannot fix a 404
                               (unknown user) or a 400; the caller marks the mail failed
 
@@ -76,6 +78,7 @@ class ChatbotApi:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         key_source: Callable[[], str] | None = None,
+        key_source_seconds: float = 0.0,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -86,6 +89,7 @@ class ChatbotApi:
         self._path = parts.path or "/"
         self._api_key = api_key
         self._key_source = key_source  # reads the key again (Secrets Manager) after a 401/403
+        self._key_source_seconds = key_source_seconds  # the longest such a read can take
         self._timeout = timeout_seconds
         self._max_attempts = max_attempts
         self._base = base_delay
@@ -155,9 +159,12 @@ class ChatbotApi:
                 watchdog.cancel()
         raise AssertionError("unreachable")
 
-    def _fresh_key(self) -> bool:
+    def _fresh_key(self, deadline: float) -> bool:
         """Read the key again; True when it changed (then the call is repeated once)."""
         if self._key_source is None:
+            return False
+        if deadline - time.monotonic() <= self._key_source_seconds:
+            # A read that may outlast the invocation: Lambda's retry reads the key at init.
             return False
         try:
             key = self._key_source()
@@ -200,7 +207,7 @@ class ChatbotApi:
                     if 200 <= status < 300:
                         return status
                     if status in _AUTH_STATUSES:
-                        if not refreshed and self._fresh_key():
+                        if not refreshed and self._fresh_key(deadline):
                             refreshed = True
                             continue  # the rotated key, at once (not a backoff attempt)
                         raise ApiAuthFailed(status)

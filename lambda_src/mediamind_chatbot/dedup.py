@@ -53,6 +53,8 @@ MAX_IN_PROGRESS_SECONDS = 50
 RATE_WINDOW_SECONDS = 3600
 _RATE_KEY_SLACK_SECONDS = 120
 
+_STATES = frozenset({IN_PROGRESS, DONE, REJECTED, FAILED})
+
 ADMITTED = "admitted"
 RATE_LIMITED = "rate_limited"
 CLAIM_LOST = "claim_lost"
@@ -103,7 +105,9 @@ class Claim:
 
     @property
     def existing_state(self) -> str:
-        return (self.existing or "").split(":", 1)[0] or "unknown"
+        # A value this code never writes (empty, or set by hand) is reported as such.
+        state = (self.existing or "").split(":", 1)[0]
+        return state if state in _STATES else "unknown"
 
 
 def _text(value: Any) -> str | None:

@@ -79,7 +79,7 @@ def check(  # noqa: PLR0911, PLR0912 - one return per rule reads best
     if mail.header("list-id") is not None:
         return "mailing_list"
 
-    # Case, a trailing dot and a +tag reach the same mailbox: all are the bot itself.
+    # Case, a trailing dot, a +tag and quotes reach the same mailbox: all are the bot itself.
     if normalize_address(mail.sender) == normalize_address(chatbot_address):
         return "own_address"
     if allowed_senders and mail.sender not in allowed_senders and f"@{domain}" not in allowed_senders:

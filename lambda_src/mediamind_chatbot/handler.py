@@ -29,11 +29,19 @@ from .telemetry import Telemetry
 
 __all__ = ["ConfigError", "build_pipeline", "lambda_handler"]
 
+# Secrets Manager answers in-region in well under 100 ms.  botocore's defaults (60 s connect
+# and read, retried) would let the key re-read after a 401/403 outlive the invocation, and a
+# stall at init eat Lambda's 10 s init phase.
+SECRETS_CONFIG = BotoConfig(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
+# The longest one read can take with it: 2 attempts x (1 + 2) s, plus standard mode's backoff
+# (at most 1 s before the second attempt; ``total_max_attempts`` counts the first one,
+# ``max_attempts`` would not).  The API client re-reads only when this much is left.
+SECRET_READ_MAX_SECONDS = 7.0
 
-def _secret(session: Any, endpoint: str | None, arn: str, variable: str, json_keys: tuple[str, ...]) -> str:
+
+def _secret(client: Any, arn: str, variable: str, json_keys: tuple[str, ...]) -> str:
     """The secret's string; a JSON object secret is accepted too (first of `json_keys`)."""
     try:
-        client = session.client("secretsmanager", endpoint_url=endpoint)
         value = client.get_secret_value(SecretId=arn)["SecretString"]
     except Exception as exc:
         raise ConfigError(f"{variable}: cannot read secret {arn}: {type(exc).__name__}") from exc
@@ -75,20 +83,18 @@ def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
     session = boto3.session.Session(region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None)
     # Passed explicitly so that an env mapping (tests, invoke) is honoured like os.environ.
     endpoint = env.get("AWS_ENDPOINT_URL") or None
+    # One client for the reads at init and the re-reads after a 401/403 (no client build per re-read).
+    secrets = session.client("secretsmanager", endpoint_url=endpoint, config=SECRETS_CONFIG)
 
     def read_api_key() -> str:
-        return _secret(
-            session, endpoint, cfg.api_key_secret_arn or "", "CHAT_API_KEY_SECRET_ARN", ("CHAT_API_KEY", "api_key")
-        )
+        return _secret(secrets, cfg.api_key_secret_arn or "", "CHAT_API_KEY_SECRET_ARN", ("CHAT_API_KEY", "api_key"))
 
     api_key = cfg.api_key or read_api_key()
     # After a 401/403 the key is read again: a rotation reaches a warm container at once.
     key_source = read_api_key if cfg.api_key_secret_arn and not cfg.api_key else None
     redis_url = cfg.redis_url
     if redis_url is None:
-        redis_url = _secret(
-            session, endpoint, cfg.redis_url_secret_arn or "", "REDIS_URL_SECRET_ARN", ("REDIS_URL", "url")
-        )
+        redis_url = _secret(secrets, cfg.redis_url_secret_arn or "", "REDIS_URL_SECRET_ARN", ("REDIS_URL", "url"))
         config_mod.check_redis_url(redis_url, cfg.allow_insecure_redis, "REDIS_URL_SECRET_ARN")
     if cfg.redis_ssl_ca_certs and not os.path.isfile(cfg.redis_ssl_ca_certs):
         raise ConfigError(f"REDIS_SSL_CA_CERTS={cfg.redis_ssl_ca_certs!r} is not a readable file")
@@ -100,7 +106,7 @@ def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
         config=BotoConfig(
             connect_timeout=2,
             read_timeout=5,
-            retries={"max_attempts": 2, "mode": "standard"},
+            retries={"total_max_attempts": 2, "mode": "standard"},
             tcp_keepalive=True,
         ),
     )
@@ -109,7 +115,13 @@ def build_pipeline(env: Mapping[str, str] | None = None) -> Pipeline:
         config=cfg,
         s3=s3,
         dedup=Dedup(client, ttl_seconds=cfg.dedup_ttl_seconds),
-        api=ChatbotApi(cfg.api_url, api_key, timeout_seconds=cfg.api_timeout_seconds, key_source=key_source),
+        api=ChatbotApi(
+            cfg.api_url,
+            api_key,
+            timeout_seconds=cfg.api_timeout_seconds,
+            key_source=key_source,
+            key_source_seconds=SECRET_READ_MAX_SECONDS,
+        ),
         telemetry=Telemetry(cfg.metrics_namespace, env.get("AWS_LAMBDA_FUNCTION_NAME", "mediamind_chatbot")),
     )
 

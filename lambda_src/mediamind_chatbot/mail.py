@@ -12,8 +12,9 @@ words peaked at ~750 MB).  Instead, in two steps so that the filters run in betw
    word or a bracket cannot smuggle another address in), and SES's Authentication-Results
    header is read for the filters.
 2. :func:`parse_body` walks the MIME tree over offsets of the raw bytes (no copies of
-   attachments), with caps on depth and parts, and decodes only the one text part it
-   keeps, after checking that part's size.
+   attachments), with caps on depth and parts and one budget for the header lines and
+   bytes of all parts together (per-part caps alone let 200 parts of folded lines cost
+   seconds), and decodes only the one text part it keeps, after checking that part's size.
 
 A mail that exceeds a cap gets ``ParsedMail.problem`` (a stable reason); a malformed From
 gets ``ParsedMail.sender_problem``.  The pipeline turns them into ``rejected`` outcomes.
@@ -26,7 +27,7 @@ import codecs
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 # ----------------------------------------------------------------------------- limits
 
@@ -50,6 +51,10 @@ class Limits:
     max_plain_part_bytes: int = 1024 * 1024  # text_part_too_large (encoded size)
     max_html_part_bytes: int = 512 * 1024  # html_part_too_large (encoded size)
     max_parts: int = 200  # too_many_parts
+    # All parts' header blocks together, folded continuation lines included: the scan costs
+    # per line, and 200 parts x ~10 header lines is what real mail has.
+    max_part_header_lines: int = 10_000  # mime_headers_too_large
+    max_part_header_bytes: int = 1024 * 1024  # mime_headers_too_large
     max_depth: int = 10  # mime_too_deep
     max_body_chars: int = 20000  # longer bodies are truncated (body_truncated defect)
 
@@ -138,14 +143,24 @@ def parse(raw: bytes, max_body_chars: int = 20000, limits: Limits | None = None)
 _FIELD_NAME = re.compile(rb"^[\x21-\x39\x3b-\x7e]+$")
 
 
+@dataclass
+class _Budget:
+    """What the MIME walk may still scan, all parts together (the caps are per block)."""
+
+    parts: int
+    lines: int
+    bytes: int
+
+
 def _read_fields(  # noqa: PLR0911, PLR0912, PLR0915 - one linear scan with its caps reads best
-    raw: bytes, start: int, end: int, limits: Limits, keep: frozenset[str]
+    raw: bytes, start: int, end: int, limits: Limits, keep: frozenset[str], *, budget: _Budget | None = None
 ) -> tuple[list[tuple[str, bytes]], int, str | None, int]:
     """The header fields of the entity at raw[start:end].
 
     Returns (kept fields as (lower name, unfolded raw value), offset where the body starts,
     the cap reason or None, the number of fields seen).  Only a window of the block cap is
-    ever looked at, so the cost is bounded whatever the mail's size.
+    ever looked at, so the cost is bounded whatever the mail's size; ``budget`` (the MIME
+    walk's) is charged every line, continuation lines too, and bounds all blocks together.
     """
     window_end = min(end, start + limits.max_header_bytes + 2)
     fields: list[tuple[str, bytes]] = []
@@ -169,6 +184,11 @@ def _read_fields(  # noqa: PLR0911, PLR0912, PLR0915 - one linear scan with its 
             line_end = next_pos = window_end if window_end < end else end
         else:
             line_end, next_pos = nl, nl + 1
+        if budget is not None:
+            budget.lines -= 1
+            budget.bytes -= next_pos - pos
+            if budget.lines < 0 or budget.bytes < 0:
+                return fields, end, "mime_headers_too_large", count
         line = raw[pos:line_end]
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -244,11 +264,19 @@ def _codec(charset: str | None) -> str:
         return "utf-8"
 
 
+# UTF-7 (and a few other codecs) decode "+2D0-" to a lone surrogate, which json/UTF-8
+# encoding then refuses: the mail would fail instead of being delivered.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _decode_bytes(data: bytes, charset: str | None) -> str:
+    """Bytes in a declared charset as text that always encodes as UTF-8 (every charset
+    decoding goes through here: body parts, encoded words, RFC 2231 parameters)."""
     try:
-        return data.decode(_codec(charset), errors="replace")
+        text = data.decode(_codec(charset), errors="replace")
     except Exception:  # noqa: BLE001 - codecs that raise despite errors="replace"
-        return data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8", errors="replace")
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _b64(data: bytes) -> bytes:
@@ -421,8 +449,14 @@ def parse_from(value: str) -> tuple[str | None, str | None]:
 
 
 def normalize_address(address: str) -> str:
-    """The mailbox an address delivers to: case, a trailing dot and a +tag do not count."""
+    """The mailbox an address delivers to: case, a trailing dot, a +tag and quotes around a
+    local part that needs none do not count (``"Bot+x"@Chat.Example.`` is ``bot@chat.example``)."""
     local, _, domain = address.strip().lower().rpartition("@")
+    if _QUOTED_LOCAL.match(local):
+        # RFC 5322 3.2.4: a quoted string means its characters without the quotes.
+        inner = re.sub(r"\\(.)", r"\1", local[1:-1])
+        if _DOT_ATOM.match(inner):
+            local = inner
     if not local.startswith('"'):
         local = local.split("+", 1)[0]
     return f"{local}@{domain.rstrip('.')}"
@@ -557,7 +591,7 @@ def _content_header(value: str | None) -> tuple[str, dict[str, str]]:
             key = key[:-1]
             parts = raw.split("'", 2)
             if len(parts) == 3:
-                raw = unquote(parts[2], encoding=_codec(parts[0]), errors="replace")
+                raw = _decode_bytes(unquote_to_bytes(parts[2]), parts[0])
         params.setdefault(key, raw)
     return _clean(main).lower(), params
 
@@ -589,7 +623,7 @@ class _TooMuch(Exception):
     pass
 
 
-def _parts(raw: bytes, entity: _Entity, limits: Limits, counter: list[int]) -> list[_Entity]:
+def _parts(raw: bytes, entity: _Entity, limits: Limits, budget: _Budget) -> list[_Entity]:
     boundary = entity.params.get("boundary", "")
     if not boundary:
         return []
@@ -604,21 +638,21 @@ def _parts(raw: bytes, entity: _Entity, limits: Limits, counter: list[int]) -> l
                 part_end -= 1
                 if part_end > part_start and raw[part_end - 1 : part_end] == b"\r":
                     part_end -= 1
-            parts.append(_part(raw, part_start, max(part_start, part_end), limits, counter))
+            parts.append(_part(raw, part_start, max(part_start, part_end), limits, budget))
         if match.group(1):  # the close delimiter
             return parts
         part_start = match.end() + 1 if raw[match.end() : match.end() + 1] == b"\n" else match.end()
         part_start = min(part_start, entity.end)
     if part_start is not None:  # no close delimiter: the last part runs to the end
-        parts.append(_part(raw, part_start, entity.end, limits, counter))
+        parts.append(_part(raw, part_start, entity.end, limits, budget))
     return parts
 
 
-def _part(raw: bytes, start: int, end: int, limits: Limits, counter: list[int]) -> _Entity:
-    counter[0] += 1
-    if counter[0] > limits.max_parts:
+def _part(raw: bytes, start: int, end: int, limits: Limits, budget: _Budget) -> _Entity:
+    budget.parts -= 1
+    if budget.parts < 0:
         raise _TooMuch("too_many_parts")
-    fields, body_start, problem, _ = _read_fields(raw, start, end, limits, _CONTENT)
+    fields, body_start, problem, _ = _read_fields(raw, start, end, limits, _CONTENT, budget=budget)
     if problem:
         raise _TooMuch(problem)
     content: dict[str, str] = {}
@@ -632,7 +666,7 @@ def _is_attachment(entity: _Entity) -> bool:
 
 
 def _find_text(  # noqa: PLR0917 - a recursive walk with its state
-    raw: bytes, entity: _Entity, limits: Limits, depth: int, counter: list[int], found: dict[str, _Entity]
+    raw: bytes, entity: _Entity, limits: Limits, depth: int, budget: _Budget, found: dict[str, _Entity]
 ) -> None:
     """First non-attachment text/plain and text/html in walk order (email's get_body rules:
     attachments and their subtrees are skipped, multipart/related only through its root)."""
@@ -647,13 +681,13 @@ def _find_text(  # noqa: PLR0917 - a recursive walk with its state
         return
     if depth >= limits.max_depth:
         raise _TooMuch("mime_too_deep")
-    parts = _parts(raw, entity, limits, counter)
+    parts = _parts(raw, entity, limits, budget)
     if subtype == "related" and parts:
         start = entity.params.get("start")
         root = next((p for p in parts if start and p.content_id == start), parts[0])
         parts = [root]
     for part in parts:
-        _find_text(raw, part, limits, depth + 1, counter, found)
+        _find_text(raw, part, limits, depth + 1, budget, found)
         if "plain" in found:
             return
 
@@ -672,7 +706,8 @@ def parse_body(raw: bytes, parsed: ParsedMail, limits: Limits = DEFAULT_LIMITS) 
     try:
         top = _entity(parsed.content, parsed.body_offset, len(raw))
         found: dict[str, _Entity] = {}
-        _find_text(raw, top, limits, 0, [0], found)
+        budget = _Budget(limits.max_parts, limits.max_part_header_lines, limits.max_part_header_bytes)
+        _find_text(raw, top, limits, 0, budget, found)
         entity = found.get("plain") or found.get("html")
         text = ""
         if entity is not None:

@@ -168,7 +168,8 @@ class Pipeline:
                 self.dedup.complete(claim)
             except DedupUnavailable as exc:
                 # The API call happened: raising would make Lambda send it again.  The claim
-                # stays in progress until it expires; the Idempotency-Key covers a redelivery.
+                # stays in progress until it expires; a duplicate event after that POSTs a
+                # second time (the real backend ignores Idempotency-Key, APP_CONTRACT.md).
                 self.telemetry.log("ERROR", "done_marker_failed", key=obj.key, error=str(exc))
         elif outcome.outcome == "rejected" and not outcome.marked:
             self.dedup.reject(claim, outcome.reason or "rejected")

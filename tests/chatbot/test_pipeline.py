@@ -118,6 +118,14 @@ def test_dedup_markers_and_ttls_in_redis(pipeline, put_mail, standin, redis_clie
     assert len(standin.calls) == 1
 
 
+@pytest.mark.parametrize("value", [b"", b"bogus", b"x:y"])
+def test_a_marker_the_lambda_never_writes_is_already_unknown(pipeline, put_mail, standin, redis_client, value):
+    key, event = put_mail(mail_fixture("gmail_reply.eml"))
+    redis_client.set(pipeline.dedup.key_for(event["Records"][0]["s3"]["bucket"]["name"], key), value, ex=60)
+    assert _one(pipeline.handle(event, FakeContext()))["reason"] == "already_unknown"
+    assert standin.calls == []
+
+
 def test_every_record_of_a_batch_is_handled(pipeline, aws, standin):
     event = event_fixture("put_batch_mixed.json")
     bucket = aws["bucket"]
@@ -349,6 +357,60 @@ def test_api_auth_failure_rereads_a_rotated_secret_in_the_same_container(chatbot
         sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
 
 
+def test_api_key_is_not_read_again_when_the_read_may_outlast_the_deadline(standin):
+    from mediamind_chatbot.api import ApiAuthFailed, ChatbotApi  # noqa: PLC0415
+
+    reads: list[float] = []
+
+    def key_source() -> str:
+        reads.append(time.monotonic())
+        return API_KEY
+
+    api = ChatbotApi(f"{standin.url}/api/v1/chatbot", "rotated-away", key_source=key_source, key_source_seconds=5)
+    try:
+        with pytest.raises(ApiAuthFailed):
+            api.post({"sender": "a@example.com", "subject": "s", "body": "b"}, "id-1", time.monotonic() + 3)
+        assert reads == []  # 3 s left, a read may take 5: Lambda's retry reads the key at init
+        assert api.post({"sender": "a@example.com", "subject": "s", "body": "b"}, "id-2", time.monotonic() + 20) == 200
+        assert len(reads) == 1
+        assert [(c.status, c.api_key_ok) for c in standin.calls] == [(401, False), (401, False), (200, True)]
+    finally:
+        api.close()
+
+
+def test_secrets_manager_that_never_answers_fails_init_after_two_short_attempts(chatbot_env):
+    """botocore's defaults would wait 60 s per read and retry: the secrets client is bounded."""
+    from mediamind_chatbot.handler import ConfigError, build_pipeline  # noqa: PLC0415
+
+    accepted: list[socket.socket] = []
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def black_hole() -> None:  # accepts and never answers
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=black_hole, daemon=True)
+    thread.start()
+    env = {k: v for k, v in chatbot_env.items() if k != "CHAT_API_KEY"}
+    env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{server.getsockname()[1]}"
+    env["CHAT_API_KEY_SECRET_ARN"] = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:chat-key-AbCdEf"
+    try:
+        with pytest.raises(ConfigError, match=r"CHAT_API_KEY_SECRET_ARN: cannot read secret .*ReadTimeoutError"):
+            build_pipeline(env)
+        assert len(accepted) == 2  # the first attempt and one retry, each ended by the 2 s read timeout
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
 def test_raw_8bit_subject_is_delivered_decoded(pipeline, put_mail, standin):
     _key, event = put_mail(mail_fixture("raw_8bit_subject.eml"))
     assert _one(pipeline.handle(event, FakeContext()))["outcome"] == "processed"
@@ -373,6 +435,9 @@ def _forged(sender_header: str, ses_from: str) -> bytes:
         ("<alice@allowed.example>@evil.example", "from_nested_angle_brackets"),
         ("Alice <alice@allowed.example>, <m@evil.example>", "from_multiple_addresses"),
         ("Alice <alice@allowed.example>", "from_domain_mismatch"),
+        # Two From headers (forged_from_two_headers.eml), either order: one of them is allowed.
+        ("mallory@evil.example\nFrom: alice@allowed.example", "from_multiple_headers"),
+        ("alice@allowed.example\nFrom: mallory@evil.example", "from_multiple_headers"),
     ],
 )
 def test_forged_senders_never_reach_the_backend(  # noqa: PLR0917 - fixtures and parameters

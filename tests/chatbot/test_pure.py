@@ -311,11 +311,23 @@ def test_from_is_parsed_from_the_raw_header(value, expected):
     [
         ("Test@Chat.Csee.Tech", "test@chat.csee.tech"),
         ("test+anything@chat.csee.tech.", "test@chat.csee.tech"),
-        ('"a+b"@example.com', '"a+b"@example.com'),
+        # A quoted local part that needs no quotes is the same mailbox (the own-address check).
+        ('"test"@chat.csee.tech', "test@chat.csee.tech"),
+        ('"Test+x"@Chat.Csee.Tech.', "test@chat.csee.tech"),
+        ('"t\\est"@chat.csee.tech', "test@chat.csee.tech"),
+        ('"a b+c"@example.com', '"a b+c"@example.com'),
     ],
 )
 def test_normalize_address(address, normalized):
     assert mail.normalize_address(address) == normalized
+
+
+def test_quoted_own_address_is_the_own_address():
+    raw = '"test"@chat.csee.tech'
+    sender, problem = mail.parse_from(f"Bot <{raw}>")
+    assert (sender, problem) == (raw, None)
+    parsed = _parsed("", sender=raw)
+    assert filters.check(parsed, BOT) == "own_address"
 
 
 def test_raw_8bit_headers_are_utf8_with_replacement():
@@ -324,6 +336,36 @@ def test_raw_8bit_headers_are_utf8_with_replacement():
     assert parsed.body == "Wo finde ich meine Notizen? Ü"
     # What the API client sends must encode (it failed with UnicodeEncodeError before).
     parsed.subject.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("raw", "subject", "body"),
+    [
+        # "+2D0-" is a lone high surrogate in UTF-7: it failed the JSON encoding of the POST.
+        (b"Subject: =?utf-7?q?+2D0-?= notes\n\nhi", "\ufffd notes", "hi"),
+        (b"Subject: =?utf-7?b?KzJEMC0=?=\n\nhi", "\ufffd", "hi"),
+        (
+            b"Subject: q\nContent-Type: text/plain; charset=utf-7\n\nmy +2D0- notes +2D3eAA-",
+            "q",
+            "my \ufffd notes \U0001f600",
+        ),
+        (
+            b"Subject: q\nContent-Type: text/html; charset=utf-7\n\n<p>+2D0-</p>",
+            "q",
+            "\ufffd",
+        ),
+    ],
+)
+def test_utf7_lone_surrogates_are_replaced(raw, subject, body):
+    parsed = mail.parse(b"From: a@example.com\n" + raw)
+    assert (parsed.subject, parsed.body) == (subject, body)
+    parsed.subject.encode("utf-8")
+    parsed.body.encode("utf-8")
+
+
+def test_rfc2231_parameters_in_utf7_are_encodable():
+    _ctype, params = mail._content_header("attachment; filename*=utf-7''%2B2D0-.txt")
+    assert params["filename"] == "\ufffd.txt"
 
 
 @pytest.mark.parametrize(
@@ -349,6 +391,11 @@ def _multipart(depth: int) -> bytes:
     return b"From: a@example.com\nContent-Type: multipart/mixed; boundary=b0\n\n" + head + b"--b%d\n\nhi\n" % depth
 
 
+def _parts_with_headers(head: bytes, count: int) -> bytes:
+    parts = (b"--x\n" + head + b"Content-Type: image/png\n\n.\n") * count
+    return b"From: a@example.com\nContent-Type: multipart/mixed; boundary=x\n\n" + parts + b"--x\n\nthe question\n"
+
+
 @pytest.mark.parametrize(
     ("raw", "problem"),
     [
@@ -358,6 +405,9 @@ def _multipart(depth: int) -> bytes:
             + b"--x\nContent-Type: image/png\n\n.\n" * 201,
             "too_many_parts",
         ),
+        # Within every per-part cap, over the walk's budget: lines (folded ones count), bytes.
+        (_parts_with_headers(b"X-A: a\n" + b" \n" * 300, 40), "mime_headers_too_large"),
+        (_parts_with_headers(b"X-A: " + b"v" * 60_000 + b"\n", 20), "mime_headers_too_large"),
         (b"From: a@example.com\nContent-Type: text/html\n\n" + b"<b>" * 200_000, "html_part_too_large"),
         (b"From: a@example.com\n\n" + b"word " * 220_000, "text_part_too_large"),
     ],
@@ -376,6 +426,8 @@ def test_body_within_the_caps_and_attachments_of_any_size():
         + b"\n--x\nContent-Type: text/plain; charset=utf-8\n\nthe question\n--x--\n"
     )
     assert mail.parse(raw).body == "the question"
+    # 199 parts of a few folded header lines each: well within the walk's budget.
+    assert mail.parse(_parts_with_headers(b"X-A: a\n" + b" b\n" * 40, 199)).body == "the question"
 
 
 # --------------------------------------------------------------------------- small units
