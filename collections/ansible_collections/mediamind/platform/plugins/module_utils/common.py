@@ -1,4 +1,4 @@
-"""Helpers shared by the project's own boto3 modules (plugins/modules).
+"""Helpers shared by the mediamind.platform modules.
 
 Keep AWS-specific logic in the module that owns it; put here only what two or
 more modules need: the retry policy, tag handling, waiting and the diff shape.
@@ -30,16 +30,9 @@ def dict_to_tags(tags: dict[str, str] | None) -> list[dict[str, str]]:
     return ansible_dict_to_boto3_tag_list(tags or {})
 
 
-def tag_changes(current: dict[str, str], wanted: dict[str, str], purge: bool) -> tuple[dict, list]:
-    """(tags to set, keys to remove) to go from `current` to `wanted`."""
-    to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
-    to_remove = [k for k in current if k not in wanted and not k.startswith("aws:")] if purge else []
-    return to_set, to_remove
-
-
 @aws_retry
 def set_resource_tags(client, arn: str, to_set: dict[str, str], to_remove: list[str]) -> None:
-    """Apply tag_changes() through the ARN-based tag API RDS and ElastiCache share."""
+    """Apply compare_aws_tags()'s result through the ARN-based tag API RDS and ElastiCache share."""
     if to_set:
         client.add_tags_to_resource(ResourceName=arn, Tags=dict_to_tags(to_set))
     if to_remove:
@@ -51,21 +44,23 @@ Described = TypeVar("Described")
 
 def wait_until(
     describe: Callable[[], Described],
-    done: Callable[[Described], bool],
+    verdict: Callable[[Described], Any],
     timeout: float,
     poll: float,
-    on_timeout: Callable[[Described], None],
-) -> Described:
-    """Describe every `poll` seconds until `done`; past `timeout`, on_timeout(last) (it fails the module)."""
-    deadline = time.monotonic() + timeout
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[Described, Any]:
+    """The one wait loop of the collection: describe every `poll` seconds until verdict(current)
+    is truthy or `timeout` has passed. Returns (last description, verdict), the verdict falsy when
+    time ran out. `sleep` and `clock` are injectable so tests wait for nothing."""
+    deadline = clock() + timeout
     while True:
         current = describe()
-        if done(current):
-            return current
-        if time.monotonic() > deadline:
-            on_timeout(current)
-            return current
-        time.sleep(poll)
+        outcome = verdict(current)
+        if outcome or clock() >= deadline:
+            return current, outcome
+        sleep(poll)
 
 
 def make_diff(before: Any, after: Any) -> dict[str, Any]:

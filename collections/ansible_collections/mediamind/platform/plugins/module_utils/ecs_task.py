@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ansible_collections.mediamind.platform.plugins.module_utils.common import aws_retry
+from ansible_collections.mediamind.platform.plugins.module_utils.common import aws_retry, wait_until
 
 # run_task's startedBy: how an operator finds these tasks (`aws ecs list-tasks --started-by`).
 STARTED_BY = "mediamind-oneoff"
@@ -208,16 +208,17 @@ class OneOffTask:
         return result
 
     def _wait_stopped(self, cluster: str, task_arn: str, timeout: float, poll: float) -> dict[str, Any] | None:
-        deadline = self.clock() + timeout
-        while True:
-            # A task started a moment ago may be missing from describe_tasks (eventual
-            # consistency): it is simply polled again.
-            for task in _describe_tasks(self.ecs, cluster, task_arn).get("tasks") or []:
-                if task.get("lastStatus") == "STOPPED":
-                    return task
-            if self.clock() >= deadline:
-                return None
-            self.sleep(poll)
+        # A task started a moment ago may be missing from describe_tasks (eventual
+        # consistency): it is simply polled again.
+        _, stopped = wait_until(
+            lambda: _describe_tasks(self.ecs, cluster, task_arn).get("tasks") or [],
+            lambda tasks: next((t for t in tasks if t.get("lastStatus") == "STOPPED"), None),
+            timeout=timeout,
+            poll=poll,
+            sleep=self.sleep,
+            clock=self.clock,
+        )
+        return stopped
 
     @staticmethod
     def _outcome(task: dict[str, Any], container_name: str) -> dict[str, Any]:

@@ -134,7 +134,6 @@ deleted_arns:
 """
 
 import contextlib
-import time
 from typing import Any
 
 # AnsibleAWSModule reports a missing botocore itself.
@@ -142,6 +141,7 @@ with contextlib.suppress(ImportError):
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 from ansible_collections.mediamind.platform.plugins.module_utils.acm import (
     REUSABLE_STATUSES,
     certificate_tags,
@@ -153,7 +153,7 @@ from ansible_collections.mediamind.platform.plugins.module_utils.acm import (
     set_tags,
     summary,
 )
-from ansible_collections.mediamind.platform.plugins.module_utils.common import make_diff, tag_changes
+from ansible_collections.mediamind.platform.plugins.module_utils.common import make_diff, wait_until
 
 POLL_SECONDS = 3
 # Statuses after which waiting for ISSUED is pointless.
@@ -210,7 +210,7 @@ class CertificateManager:
         current = existing[0]
         after = dict(current)
         if self.params["tags"] is not None:
-            to_set, to_remove = tag_changes(current["tags"], wanted_tags, self.params["purge_tags"])
+            to_set, to_remove = compare_aws_tags(current["tags"], wanted_tags, self.params["purge_tags"])
             if to_set or to_remove:
                 self.changed = True
                 if not self.module.check_mode:
@@ -259,14 +259,12 @@ class CertificateManager:
 
     def _poll_records(self, arn: str) -> dict[str, Any] | None:
         """ACM fills in the DNS records a few seconds after the request."""
-        deadline = time.monotonic() + self.params["validation_records_timeout"]
-        while True:
-            cert = describe_certificate(self.client, arn)
-            if cert is None or records_complete(cert) or cert.get("Status") != "PENDING_VALIDATION":
-                break
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_SECONDS)
+        cert, _ = wait_until(
+            lambda: describe_certificate(self.client, arn),
+            lambda c: c is None or records_complete(c) or c.get("Status") != "PENDING_VALIDATION",
+            timeout=self.params["validation_records_timeout"],
+            poll=POLL_SECONDS,
+        )
         return None if cert is None else summary(cert, certificate_tags(self.client, arn))
 
     def _maybe_wait(self, cert: dict[str, Any]) -> dict[str, Any]:
@@ -274,25 +272,26 @@ class CertificateManager:
             return cert
         if self.module.check_mode:
             return cert
-        deadline = time.monotonic() + self.params["wait_timeout"]
-        while True:
-            current = self._describe(cert["arn"]) or cert
-            if current["status"] == "ISSUED":
-                return current
-            if current["status"] in DEAD_STATUSES:
-                self.module.fail_json(
-                    msg=f"Certificate {cert['arn']} is {current['status']}: it will never be issued",
-                    certificate=current,
-                )
-            if time.monotonic() >= deadline:
-                self.module.fail_json(
-                    msg=(
-                        f"Certificate {cert['arn']} was not issued within {self.params['wait_timeout']}s "
-                        "(still {status}): are the validation CNAME records in DNS?".format(status=current["status"])
-                    ),
-                    certificate=current,
-                )
-            time.sleep(POLL_SECONDS)
+        current, settled = wait_until(
+            lambda: self._describe(cert["arn"]) or cert,
+            lambda c: c["status"] == "ISSUED" or c["status"] in DEAD_STATUSES,
+            timeout=self.params["wait_timeout"],
+            poll=POLL_SECONDS,
+        )
+        if current["status"] in DEAD_STATUSES:
+            self.module.fail_json(
+                msg=f"Certificate {cert['arn']} is {current['status']}: it will never be issued",
+                certificate=current,
+            )
+        if not settled:
+            self.module.fail_json(
+                msg=(
+                    f"Certificate {cert['arn']} was not issued within {self.params['wait_timeout']}s "
+                    "(still {status}): are the validation CNAME records in DNS?".format(status=current["status"])
+                ),
+                certificate=current,
+            )
+        return current
 
     def _result(self, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -112,7 +112,8 @@ with contextlib.suppress(ImportError):
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.mediamind.platform.plugins.module_utils.common import dict_to_tags, make_diff, tag_changes
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.mediamind.platform.plugins.module_utils.common import dict_to_tags, make_diff
 from ansible_collections.mediamind.platform.plugins.module_utils.ecr import (
     create_repository,
     delete_lifecycle_policy,
@@ -191,7 +192,7 @@ class RepositoryManager:
                 self._apply(put_lifecycle_policy, self.name, wanted_policy)
             after["lifecycle_policy"] = wanted_policy
         if tags is not None:
-            to_set, to_remove = tag_changes(current["tags"], tags, self.params["purge_tags"])
+            to_set, to_remove = compare_aws_tags(current["tags"], tags, self.params["purge_tags"])
             if to_set or to_remove:
                 self._apply(set_tags, current["arn"], to_set, to_remove)
                 after["tags"] = {k: v for k, v in {**current["tags"], **to_set}.items() if k not in to_remove}

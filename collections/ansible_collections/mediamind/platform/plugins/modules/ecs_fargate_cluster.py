@@ -91,10 +91,10 @@ with contextlib.suppress(ImportError):
     import botocore  # AnsibleAWSModule reports a missing dependency
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 from ansible_collections.mediamind.platform.plugins.module_utils.common import (
     aws_retry,
     make_diff,
-    tag_changes,
     tags_to_dict,
 )
 from ansible_collections.mediamind.platform.plugins.module_utils.ecs import describe_cluster
@@ -147,7 +147,7 @@ class ClusterManager:
             "tags": current["tags"] if current else {},
         }
         if self.params["tags"] is not None:
-            to_set, to_remove = tag_changes(wanted["tags"], self.params["tags"], self.params["purge_tags"])
+            to_set, to_remove = compare_aws_tags(wanted["tags"], self.params["tags"], self.params["purge_tags"])
             wanted["tags"] = {k: v for k, v in {**wanted["tags"], **to_set}.items() if k not in to_remove}
         return wanted
 
@@ -173,7 +173,7 @@ class ClusterManager:
                 }
                 if wanted["tags"]:
                     request["tags"] = _ecs_tags(wanted["tags"])
-                self.client.create_cluster(**request)
+                self.client.create_cluster(aws_retry=True, **request)
                 after = _summary(describe_cluster(self.client, wanted["name"]))
             return self._result({}, after)
 
@@ -182,6 +182,7 @@ class ClusterManager:
             self.changed = True
             if not self.module.check_mode:
                 self.client.update_cluster(
+                    aws_retry=True,
                     cluster=arn,
                     settings=[{"name": "containerInsights", "value": wanted["container_insights"]}],
                 )
@@ -192,6 +193,7 @@ class ClusterManager:
             self.changed = True
             if not self.module.check_mode:
                 self.client.put_cluster_capacity_providers(
+                    aws_retry=True,
                     cluster=arn,
                     capacityProviders=wanted["capacity_providers"],
                     defaultCapacityProviderStrategy=self._strategy_request(wanted),
@@ -199,11 +201,11 @@ class ClusterManager:
         if current["tags"] != wanted["tags"]:
             self.changed = True
             if not self.module.check_mode:
-                to_set, to_remove = tag_changes(current["tags"], wanted["tags"], True)
+                to_set, to_remove = compare_aws_tags(current["tags"], wanted["tags"], True)
                 if to_set:
-                    self.client.tag_resource(resourceArn=arn, tags=_ecs_tags(to_set))
+                    self.client.tag_resource(aws_retry=True, resourceArn=arn, tags=_ecs_tags(to_set))
                 if to_remove:
-                    self.client.untag_resource(resourceArn=arn, tagKeys=to_remove)
+                    self.client.untag_resource(aws_retry=True, resourceArn=arn, tagKeys=to_remove)
         after = wanted
         if self.changed and not self.module.check_mode:
             after = _summary(describe_cluster(self.client, wanted["name"]))
@@ -215,7 +217,7 @@ class ClusterManager:
             return self._result({}, {})
         self.changed = True
         if not self.module.check_mode:
-            self.client.delete_cluster(cluster=raw["clusterArn"])
+            self.client.delete_cluster(aws_retry=True, cluster=raw["clusterArn"])
         return self._result(_summary(raw), {})
 
     def _result(self, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

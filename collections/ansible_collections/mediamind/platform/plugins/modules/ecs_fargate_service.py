@@ -156,7 +156,8 @@ with contextlib.suppress(ImportError):
     import botocore  # AnsibleAWSModule reports a missing dependency
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.mediamind.platform.plugins.module_utils.common import make_diff, tag_changes, tags_to_dict
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.mediamind.platform.plugins.module_utils.common import make_diff, tags_to_dict
 from ansible_collections.mediamind.platform.plugins.module_utils.ecs import describe_service
 
 
@@ -238,7 +239,7 @@ class ServiceManager:
         if wanted["health_check_grace_period_seconds"] is None:
             wanted.pop("health_check_grace_period_seconds")
         if p["tags"] is not None:
-            to_set, to_remove = tag_changes(wanted["tags"], p["tags"], p["purge_tags"])
+            to_set, to_remove = compare_aws_tags(wanted["tags"], p["tags"], p["purge_tags"])
             wanted["tags"] = {k: v for k, v in {**wanted["tags"], **to_set}.items() if k not in to_remove}
         return wanted
 
@@ -305,7 +306,7 @@ class ServiceManager:
         if current["tags"] != wanted["tags"]:
             self.changed = True
             if not self.module.check_mode:
-                to_set, to_remove = tag_changes(current["tags"], wanted["tags"], True)
+                to_set, to_remove = compare_aws_tags(current["tags"], wanted["tags"], True)
                 if to_set:
                     self.client.tag_resource(
                         resourceArn=current["arn"], tags=[{"key": k, "value": v} for k, v in to_set.items()]

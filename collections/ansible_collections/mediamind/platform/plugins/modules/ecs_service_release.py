@@ -115,13 +115,12 @@ migration:
 """
 
 import contextlib
-import time
 
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.mediamind.platform.plugins.module_utils.common import aws_retry, make_diff
+from ansible_collections.mediamind.platform.plugins.module_utils.common import aws_retry, make_diff, wait_until
 from ansible_collections.mediamind.platform.plugins.module_utils.ecs_task import OneOffTask, service_network, summary
 
 # Fields of describe_task_definition that register_task_definition accepts back.
@@ -154,6 +153,25 @@ def new_image(current: str, tag: str | None, image: str | None) -> str:
     if ":" in repository.rsplit("/", 1)[-1]:
         repository = repository.rsplit(":", 1)[0]
     return f"{repository}:{tag}"
+
+
+def rollout_outcome(service: dict, new_arn: str) -> str | None:
+    """completed / failed / rolled_back once the deployment of `new_arn` settled, else None."""
+    if service["taskDefinition"] != new_arn:
+        # The circuit breaker put the previous revision back.
+        return "rolled_back"
+    deployments = service.get("deployments", [])
+    # Emulator gap (moto 5.2): update_service does not start a new deployment entry; the PRIMARY one
+    # keeps the old taskDefinition. Fall back to PRIMARY when no deployment names the new revision.
+    ours = [d for d in deployments if d.get("taskDefinition") == new_arn] or [
+        d for d in deployments if d.get("status") == "PRIMARY"
+    ]
+    state = ours[0].get("rolloutState") if ours else None
+    if state == "COMPLETED" or (state is None and service.get("runningCount", 0) >= service.get("desiredCount", 0)):
+        return "completed"
+    if state == "FAILED":
+        return "failed"
+    return None
 
 
 class ServiceRelease:
@@ -195,28 +213,13 @@ class ServiceRelease:
         )
 
     def wait(self, new_arn: str) -> str:
-        deadline = time.monotonic() + self.params["wait_timeout"]
-        while True:
-            service = self.describe_service()
-            if service["taskDefinition"] != new_arn:
-                # The circuit breaker put the previous revision back.
-                return "rolled_back"
-            deployments = service.get("deployments", [])
-            # Emulator gap (moto 5.2): update_service does not start a new deployment entry; the PRIMARY one
-            # keeps the old taskDefinition. Fall back to PRIMARY when no deployment names the new revision.
-            ours = [d for d in deployments if d.get("taskDefinition") == new_arn] or [
-                d for d in deployments if d.get("status") == "PRIMARY"
-            ]
-            state = ours[0].get("rolloutState") if ours else None
-            if state == "COMPLETED" or (
-                state is None and service.get("runningCount", 0) >= service.get("desiredCount", 0)
-            ):
-                return "completed"
-            if state == "FAILED":
-                return "failed"
-            if time.monotonic() >= deadline:
-                return "timeout"
-            time.sleep(self.params["poll_interval"])
+        _, outcome = wait_until(
+            self.describe_service,
+            lambda service: rollout_outcome(service, new_arn),
+            timeout=self.params["wait_timeout"],
+            poll=self.params["poll_interval"],
+        )
+        return outcome or "timeout"
 
     def migrate(self, service: dict, new_arn: str, container: str) -> dict:
         """Run migrate_command from the new revision; on anything but exit 0 remove that revision."""

@@ -102,7 +102,6 @@ file_system:
 """
 
 import contextlib
-import time
 from typing import Any
 
 with contextlib.suppress(ImportError):
@@ -114,6 +113,7 @@ from ansible_collections.mediamind.platform.plugins.module_utils.common import (
     dict_to_tags,
     make_diff,
     tags_to_dict,
+    wait_until,
 )
 
 
@@ -179,13 +179,14 @@ class EfsManager:
 
     # ----------------------------------------------------------------- writes
     def _wait_mount_targets(self, fs_id: str, done) -> None:
-        deadline = time.monotonic() + self.params["wait_timeout"]
-        while time.monotonic() < deadline:
-            targets = self.client.describe_mount_targets(FileSystemId=fs_id).get("MountTargets", [])
-            if done(targets):
-                return
-            time.sleep(5)
-        self.module.fail_json(msg=f"Timed out waiting for the mount targets of {fs_id}")
+        _, reached = wait_until(
+            lambda: self.client.describe_mount_targets(FileSystemId=fs_id).get("MountTargets", []),
+            done,
+            timeout=self.params["wait_timeout"],
+            poll=5,
+        )
+        if not reached:
+            self.module.fail_json(msg=f"Timed out waiting for the mount targets of {fs_id}")
 
     def ensure_present(self) -> dict[str, Any]:
         p = self.params

@@ -191,12 +191,8 @@ with contextlib.suppress(ImportError):  # a missing boto3 is reported by Ansible
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.mediamind.platform.plugins.module_utils.common import (
-    make_diff,
-    set_resource_tags,
-    tag_changes,
-    wait_until,
-)
+from ansible_collections.mediamind.platform.plugins.module_utils.common import make_diff, set_resource_tags
+from ansible_collections.mediamind.platform.plugins.module_utils.datastore import DataStoreManager
 from ansible_collections.mediamind.platform.plugins.module_utils.elasticache import (
     CREATE_ONLY,
     DELETING,
@@ -217,62 +213,38 @@ from ansible_collections.mediamind.platform.plugins.module_utils.elasticache imp
     wanted,
 )
 
-POLL_SECONDS = 15
 
+class ReplicationGroupManager(DataStoreManager):
+    kind = "group"
+    status_key = "Status"
+    ready_statuses = READY_STATUSES
+    deleting_status = DELETING
+    poll_seconds = 15
+    create_only = CREATE_ONLY
+    security_critical = SECURITY_CRITICAL
+    recreate_hint = "create a new group (and move clients) to change it"
 
-class ReplicationGroupManager:
     def __init__(self, module: AnsibleAWSModule):
-        self.module = module
-        self.params = module.params
-        self.group_id = module.params["replication_group_id"]
         self.client = module.client("elasticache")
-        self.changed = False
-        self.request: dict = {}
-        self.group = describe_replication_group(self.client, self.group_id)
+        super().__init__(module, module.params["replication_group_id"], changes)
 
-    # ------------------------------------------------------------------ helpers
+    def describe(self) -> dict | None:
+        return describe_replication_group(self.client, self.name)
 
     def _current(self) -> dict:
         """Summary of the group as described once, plus its first member and tags."""
         member = None
-        if self.group.get("MemberClusters"):
-            member = describe_member_cluster(self.client, self.group["MemberClusters"][0])
-        current = summary(self.group, member)
-        current["tags"] = list_tags(self.client, self.group["ARN"])
+        if self.resource.get("MemberClusters"):
+            member = describe_member_cluster(self.client, self.resource["MemberClusters"][0])
+        current = summary(self.resource, member)
+        current["tags"] = list_tags(self.client, self.resource["ARN"])
         return current
-
-    def _wait_for(self, done, what: str) -> None:
-        def timed_out(current: dict | None) -> None:
-            status = current.get("Status") if current else "gone"
-            self.module.fail_json(msg=f"Timed out waiting for {self.group_id} to be {what} (status {status})")
-
-        self.group = wait_until(
-            lambda: describe_replication_group(self.client, self.group_id),
-            done,
-            timeout=self.params["wait_timeout"],
-            poll=POLL_SECONDS,
-            on_timeout=timed_out,
-        )
-
-    def wait_available(self) -> None:
-        self._wait_for(lambda g: g is not None and g.get("Status") in READY_STATUSES, "available")
-
-    def wait_gone(self) -> None:
-        self._wait_for(lambda g: g is None, "deleted")
 
     # ------------------------------------------------------------------ present
 
     def ensure_present(self) -> dict:
-        if self.group is not None and self.group.get("Status") == DELETING:
-            if self.module.check_mode:
-                self.group = None
-            elif self.params["wait"]:
-                self.wait_gone()
-            else:
-                self.module.fail_json(
-                    msg=f"{self.group_id} is being deleted: run again when it is gone, or set wait=true"
-                )
-        if self.group is None:
+        self.settle_deleting()
+        if self.resource is None:
             return self._create()
         return self._update()
 
@@ -291,48 +263,27 @@ class ReplicationGroupManager:
         after["auth_token_enabled"] = bool(params["auth_token"])
         if self.module.check_mode:
             return {"before": None, "after": after, "group": {}}
-        self.group = create_replication_group(self.client, self.request)
+        self.resource = create_replication_group(self.client, self.request)
         if params["wait"]:
             self.wait_available()
-        return {"before": None, "after": after, "group": summary(self.group)}
-
-    def _check_create_only(self, current: dict, want: dict) -> None:
-        """Fail on a security-critical drift AWS cannot modify; warn on the others."""
-        drift = changes(current, want, CREATE_ONLY)
-        critical = sorted(key for key in drift if key in SECURITY_CRITICAL)
-        if critical:
-            self.module.fail_json(
-                msg=f"{self.group_id}: {', '.join(critical)} cannot be changed on an existing group; "
-                "create a new group (and move clients) to change it",
-                replication_group=current,
-            )
-        for key, value in sorted(drift.items()):
-            self.module.warn(f"{self.group_id}: {key} is {current[key]!r}, wanted {value!r}; create-only, left as is")
+        return {"before": None, "after": after, "group": summary(self.resource)}
 
     def _update(self) -> dict:
         params = self.params
         current = self._current()
         want = wanted(params)
-        self._check_create_only(current, want)
+        self.check_create_only(current, want, "replication_group")
 
         diff = changes(current, want, MODIFIABLE)
         # The token is write-only: it is sent only when the caller asks for an update.
         token = params["auth_token_update"] != "never" and bool(params["auth_token"])  # noqa: S105
-        to_set, to_remove = ({}, [])
-        if params["tags"] is not None:
-            to_set, to_remove = tag_changes(current["tags"], params["tags"], params["purge_tags"])
-
-        before = {key: current.get(key) for key in diff}
-        after = dict(diff)
-        if to_set or to_remove:
-            before["tags"] = current["tags"]
-            after["tags"] = {**{k: v for k, v in current["tags"].items() if k not in to_remove}, **to_set}
+        to_set, to_remove, before, after = self.tag_plan(current, diff)
         if token:
             before["auth_token"] = "(current)"  # noqa: S105 - a marker, never the value
             after["auth_token"] = f"({params['auth_token_update']})"
 
         if diff or token:
-            self.request = modify_request(self.group_id, diff, params["apply_immediately"])
+            self.request = modify_request(self.name, diff, params["apply_immediately"])
             if token:
                 self.request["AuthToken"] = params["auth_token"]
                 self.request["AuthTokenUpdateStrategy"] = params["auth_token_update"].upper()
@@ -340,45 +291,32 @@ class ReplicationGroupManager:
         if self.module.check_mode:
             return {"before": before, "after": after, "group": current}
         if self.request:
-            self._modify()
+            self.wait_modifiable()
+            self.resource = modify_replication_group(self.client, self.request)
         if to_set or to_remove:
-            set_resource_tags(self.client, self.group["ARN"], to_set, to_remove)
+            set_resource_tags(self.client, self.resource["ARN"], to_set, to_remove)
         if params["wait"]:
             self.wait_available()
-        return {"before": before, "after": after, "group": summary(self.group)}
-
-    def _modify(self) -> None:
-        if self.group.get("Status") not in READY_STATUSES:
-            # AWS refuses to modify a group that is creating or modifying.
-            if not self.params["wait"]:
-                self.module.fail_json(
-                    msg=f"{self.group_id} is {self.group.get('Status')}: it cannot be modified now; "
-                    "run again later or set wait=true"
-                )
-            self.wait_available()
-        self.group = modify_replication_group(self.client, self.request)
+        return {"before": before, "after": after, "group": summary(self.resource)}
 
     # ------------------------------------------------------------------ absent
 
     def ensure_absent(self) -> dict:
-        # A group already deleting counts as gone: nothing more to request.
-        if self.group is None or self.group.get("Status") == DELETING:
-            if self.group is not None and self.params["wait"] and not self.module.check_mode:
-                self.wait_gone()
+        if self.gone_or_going():
             return {"before": {}, "after": {}, "group": {}}
-        before = summary(self.group)
-        self.request = {"ReplicationGroupId": self.group_id}
+        before = summary(self.resource)
+        self.request = {"ReplicationGroupId": self.name}
         if self.params["final_snapshot_identifier"]:
             self.request["FinalSnapshotIdentifier"] = self.params["final_snapshot_identifier"]
         self.changed = True
         if not self.module.check_mode:
-            if self.group.get("Status") not in READY_STATUSES and self.params["wait"]:
+            if self.status() not in self.ready_statuses and self.params["wait"]:
                 self.wait_available()
             delete_replication_group(self.client, self.request)
             if self.params["wait"]:
                 self.wait_gone()
         return {
-            "before": {"replication_group_id": self.group_id, "status": before["status"]},
+            "before": {"replication_group_id": self.name, "status": before["status"]},
             "after": {},
             "group": {},
         }

@@ -115,10 +115,10 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports the missing d
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 from ansible_collections.mediamind.platform.plugins.module_utils.common import (
     dict_to_tags,
     make_diff,
-    tag_changes,
     tags_to_dict,
 )
 from ansible_collections.mediamind.platform.plugins.module_utils.elbv2 import call, find_target_group
@@ -197,7 +197,7 @@ class TargetGroupManager:
         health_changes = {k: v for k, v in health.items() if group.get(k) != v}
         attr_changes = {k: v for k, v in wanted_attributes.items() if attributes.get(k) != v}
         to_set, to_remove = (
-            tag_changes(tags, wanted_tags, self.params["purge_tags"]) if wanted_tags is not None else ({}, [])
+            compare_aws_tags(tags, wanted_tags, self.params["purge_tags"]) if wanted_tags is not None else ({}, [])
         )
         self.changed = bool(health_changes or attr_changes or to_set or to_remove)
         after_group = {**group, **health_changes}

@@ -118,11 +118,11 @@ with contextlib.suppress(ImportError):
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 from ansible_collections.mediamind.platform.plugins.module_utils.common import (
     aws_retry,
     dict_to_tags,
     make_diff,
-    tag_changes,
 )
 from ansible_collections.mediamind.platform.plugins.module_utils.secrets import (
     create_secret,
@@ -207,7 +207,7 @@ class CredentialSecretManager:
             update["Description"] = self.params["description"]
         if update:
             self.apply(update_secret, arn, update)
-        to_set, to_remove = tag_changes(tags, self.wanted_tags(wanted), True)
+        to_set, to_remove = compare_aws_tags(tags, self.wanted_tags(wanted), True)
         if to_set or to_remove:
             self.apply(set_tags, arn, to_set, to_remove)
         before = {"connection": before_fields, "description": description.get("Description"), "tags": tags}

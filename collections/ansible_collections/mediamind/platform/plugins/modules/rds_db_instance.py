@@ -192,12 +192,8 @@ with contextlib.suppress(ImportError):  # a missing boto3 is reported by Ansible
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.mediamind.platform.plugins.module_utils.common import (
-    make_diff,
-    set_resource_tags,
-    tag_changes,
-    wait_until,
-)
+from ansible_collections.mediamind.platform.plugins.module_utils.common import make_diff, set_resource_tags
+from ansible_collections.mediamind.platform.plugins.module_utils.datastore import DataStoreManager
 from ansible_collections.mediamind.platform.plugins.module_utils.rds import (
     CREATE_ONLY,
     DELETING,
@@ -215,49 +211,29 @@ from ansible_collections.mediamind.platform.plugins.module_utils.rds import (
     wanted,
 )
 
-POLL_SECONDS = 20
 
+class DBInstanceManager(DataStoreManager):
+    kind = "instance"
+    status_key = "DBInstanceStatus"
+    ready_statuses = READY_STATUSES
+    deleting_status = DELETING
+    poll_seconds = 20
+    create_only = CREATE_ONLY
+    security_critical = SECURITY_CRITICAL
+    recreate_hint = "restore a snapshot into a new instance to change it"
 
-class DBInstanceManager:
     def __init__(self, module: AnsibleAWSModule):
-        self.module = module
-        self.params = module.params
-        self.identifier = module.params["db_instance_identifier"]
         self.client = module.client("rds")
-        self.changed = False
-        self.request: dict = {}
-        self.db = describe_db_instance(self.client, self.identifier)
+        super().__init__(module, module.params["db_instance_identifier"], changes)
 
-    def _wait_for(self, done, what: str) -> None:
-        def timed_out(current: dict | None) -> None:
-            status = current.get("DBInstanceStatus") if current else "gone"
-            self.module.fail_json(msg=f"Timed out waiting for {self.identifier} to be {what} ({status})")
-
-        self.db = wait_until(
-            lambda: describe_db_instance(self.client, self.identifier),
-            done,
-            timeout=self.params["wait_timeout"],
-            poll=POLL_SECONDS,
-            on_timeout=timed_out,
-        )
-
-    def wait_available(self) -> None:
-        self._wait_for(lambda db: db is not None and db.get("DBInstanceStatus") in READY_STATUSES, "available")
-
-    def wait_gone(self) -> None:
-        self._wait_for(lambda db: db is None, "deleted")
+    def describe(self) -> dict | None:
+        return describe_db_instance(self.client, self.name)
 
     # ------------------------------------------------------------------ present
 
     def ensure_present(self) -> dict:
-        if self.db is not None and self.db.get("DBInstanceStatus") == DELETING:
-            if self.module.check_mode:
-                self.db = None
-            elif self.params["wait"]:
-                self.wait_gone()
-            else:
-                self.module.fail_json(msg=f"{self.identifier} is being deleted: run again when it is gone")
-        if self.db is None:
+        self.settle_deleting()
+        if self.resource is None:
             return self._create()
         return self._update()
 
@@ -268,76 +244,48 @@ class DBInstanceManager:
             if self.params[key] is None
         ]
         if missing:
-            self.module.fail_json(msg=f"{', '.join(missing)} required to create {self.identifier}")
+            self.module.fail_json(msg=f"{', '.join(missing)} required to create {self.name}")
         self.request = create_request(self.params)
         self.changed = True
         after = {key: value for key, value in wanted(self.params).items() if value is not None}
         after["tags"] = self.params["tags"] or {}
         if self.module.check_mode:
             return {"before": None, "after": after, "db": {}}
-        self.db = create_db_instance(self.client, self.request)
+        self.resource = create_db_instance(self.client, self.request)
         if self.params["wait"]:
             self.wait_available()
-        return {"before": None, "after": after, "db": summary(self.db)}
-
-    def _check_create_only(self, current: dict, want: dict) -> None:
-        drift = changes(current, want, CREATE_ONLY)
-        critical = sorted(key for key in drift if key in SECURITY_CRITICAL)
-        if critical:
-            self.module.fail_json(
-                msg=f"{self.identifier}: {', '.join(critical)} cannot be changed on an existing instance; "
-                "restore a snapshot into a new instance to change it",
-                db_instance=current,
-            )
-        for key, value in sorted(drift.items()):
-            self.module.warn(f"{self.identifier}: {key} is {current[key]!r}, wanted {value!r}; create-only, left as is")
+        return {"before": None, "after": after, "db": summary(self.resource)}
 
     def _update(self) -> dict:
-        current = summary(self.db)
+        current = summary(self.resource)
         want = wanted(self.params)
-        self._check_create_only(current, want)
+        self.check_create_only(current, want, "db_instance")
         diff = changes(current, want, MODIFIABLE)
-        to_set, to_remove = ({}, [])
-        if self.params["tags"] is not None:
-            to_set, to_remove = tag_changes(current["tags"], self.params["tags"], self.params["purge_tags"])
-
-        before = {key: current.get(key) for key in diff}
-        after = dict(diff)
-        if to_set or to_remove:
-            before["tags"] = current["tags"]
-            after["tags"] = {**{k: v for k, v in current["tags"].items() if k not in to_remove}, **to_set}
+        to_set, to_remove, before, after = self.tag_plan(current, diff)
         if diff:
-            self.request = modify_request(self.identifier, diff, current, self.params["apply_immediately"])
+            self.request = modify_request(self.name, diff, current, self.params["apply_immediately"])
         self.changed = bool(diff or to_set or to_remove)
         if self.module.check_mode or not self.changed:
             if not self.changed and self.params["wait"] and not self.module.check_mode:
                 self.wait_available()
-                current = summary(self.db)
+                current = summary(self.resource)
             return {"before": before, "after": after, "db": current}
         if diff:
-            if self.db.get("DBInstanceStatus") not in READY_STATUSES:
-                if not self.params["wait"]:
-                    self.module.fail_json(
-                        msg=f"{self.identifier} is {self.db['DBInstanceStatus']}: it cannot be modified now; "
-                        "run again later or set wait=true"
-                    )
-                self.wait_available()
-            self.db = modify_db_instance(self.client, self.request)
+            self.wait_modifiable()
+            self.resource = modify_db_instance(self.client, self.request)
         if to_set or to_remove:
-            set_resource_tags(self.client, self.db["DBInstanceArn"], to_set, to_remove)
+            set_resource_tags(self.client, self.resource["DBInstanceArn"], to_set, to_remove)
         if self.params["wait"]:
             self.wait_available()
-        return {"before": before, "after": after, "db": summary(self.db)}
+        return {"before": before, "after": after, "db": summary(self.resource)}
 
     # ------------------------------------------------------------------ absent
 
     def ensure_absent(self) -> dict:
-        if self.db is None or self.db.get("DBInstanceStatus") == DELETING:
-            if self.db is not None and self.params["wait"] and not self.module.check_mode:
-                self.wait_gone()
+        if self.gone_or_going():
             return {"before": {}, "after": {}, "db": {}}
         self.request = {
-            "DBInstanceIdentifier": self.identifier,
+            "DBInstanceIdentifier": self.name,
             "DeleteAutomatedBackups": self.params["delete_automated_backups"],
         }
         if self.params["skip_final_snapshot"]:
@@ -347,11 +295,11 @@ class DBInstanceManager:
         else:
             self.module.fail_json(msg="final_snapshot_identifier is required unless skip_final_snapshot=true")
         self.changed = True
-        before = {"db_instance_identifier": self.identifier, "status": self.db.get("DBInstanceStatus")}
-        if self.db.get("DeletionProtection") and self.params["deletion_protection"] is False:
+        before = {"db_instance_identifier": self.name, "status": self.status()}
+        if self.resource.get("DeletionProtection") and self.params["deletion_protection"] is False:
             self.request["lift_deletion_protection"] = True
             if not self.module.check_mode:
-                lift = {"DBInstanceIdentifier": self.identifier, "DeletionProtection": False, "ApplyImmediately": True}
+                lift = {"DBInstanceIdentifier": self.name, "DeletionProtection": False, "ApplyImmediately": True}
                 modify_db_instance(self.client, lift)
         if not self.module.check_mode:
             delete_db_instance(self.client, {k: v for k, v in self.request.items() if k[0].isupper()})

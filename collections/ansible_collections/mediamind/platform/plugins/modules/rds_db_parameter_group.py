@@ -71,12 +71,12 @@ with contextlib.suppress(ImportError):  # a missing boto3 is reported by Ansible
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 from ansible_collections.mediamind.platform.plugins.module_utils.common import (
     aws_retry,
     dict_to_tags,
     make_diff,
     set_resource_tags,
-    tag_changes,
     tags_to_dict,
 )
 from ansible_collections.mediamind.platform.plugins.module_utils.rds import (
@@ -131,7 +131,7 @@ class ParameterGroupManager:
         updates = parameter_changes(current, want)
         to_set, to_remove = ({}, [])
         if wanted_tags is not None:
-            to_set, to_remove = tag_changes(current_tags, wanted_tags, self.params["purge_tags"])
+            to_set, to_remove = compare_aws_tags(current_tags, wanted_tags, self.params["purge_tags"])
         self.changed = self.changed or bool(updates or to_set or to_remove)
         after_tags = {**{k: v for k, v in current_tags.items() if k not in to_remove}, **to_set}
         after = self._view(want, after_tags)

@@ -175,7 +175,8 @@ with contextlib.suppress(ImportError):
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.mediamind.platform.plugins.module_utils.common import dict_to_tags, make_diff, tag_changes
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.mediamind.platform.plugins.module_utils.common import dict_to_tags, make_diff
 from ansible_collections.mediamind.platform.plugins.module_utils.secrets import (
     DIGEST_TAG,
     SCALAR_TYPES,
@@ -294,7 +295,7 @@ class JsonSecretManager:
         before_tags = secret_tags(description)
         wanted_tags = {**(self.params["tags"] or {}), DIGEST_TAG: digest_tag_value(version, digest)}
         purge_tags = self.params["purge_tags"] and self.params["tags"] is not None
-        to_set, to_remove = tag_changes(before_tags, wanted_tags, purge_tags)
+        to_set, to_remove = compare_aws_tags(before_tags, wanted_tags, purge_tags)
         after_tags = before_tags
         if to_set or to_remove:
             self._apply(set_tags, arn, to_set, to_remove)

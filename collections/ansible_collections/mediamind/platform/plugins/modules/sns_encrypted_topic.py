@@ -81,7 +81,8 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing bot
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.mediamind.platform.plugins.module_utils.common import aws_retry, make_diff, tag_changes
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.mediamind.platform.plugins.module_utils.common import aws_retry, make_diff
 
 _PENDING = "PendingConfirmation"
 
@@ -179,7 +180,7 @@ class TopicManager:
                 AttributeValue=json.dumps(params["policy"]),
             )
         self._converge_subscriptions(params["email_subscriptions"])
-        to_set, to_remove = tag_changes(self.tags, params["tags"], purge=True)
+        to_set, to_remove = compare_aws_tags(self.tags, params["tags"], purge_tags=True)
         if to_set:
             self._call(
                 "tag",

@@ -106,8 +106,8 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule reports the missing d
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
-from ansible_collections.mediamind.platform.plugins.module_utils.common import make_diff, tag_changes
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications, compare_aws_tags
+from ansible_collections.mediamind.platform.plugins.module_utils.common import make_diff
 from ansible_collections.mediamind.platform.plugins.module_utils.vpc import (
     create_flow_log,
     delete_flow_logs,
@@ -178,7 +178,7 @@ class FlowLogManager:
             return self._result(before, after)
         after = dict(keep)
         if tags is not None:
-            to_set, to_remove = tag_changes(keep["tags"], tags, self.params["purge_tags"])
+            to_set, to_remove = compare_aws_tags(keep["tags"], tags, self.params["purge_tags"])
             if to_set or to_remove:
                 self.changed = True
                 if not self.module.check_mode:
