@@ -372,8 +372,8 @@ def main() -> None:
     output = {"changed": manager.changed, "replication_group": result["group"]}
     if manager.changed:
         output["request"] = redact(manager.request)
-    if module._diff:
-        output["diff"] = make_diff(result["before"], result["after"])
+    # Always returned: Ansible shows it only under --diff.
+    output[\"diff\"] = make_diff(result["before"], result["after"])
     module.exit_json(**output)
 
 

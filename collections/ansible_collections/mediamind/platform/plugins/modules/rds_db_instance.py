@@ -357,8 +357,8 @@ def main() -> None:
     output = {"changed": manager.changed, "db_instance": result["db"]}
     if manager.changed:
         output["request"] = manager.request
-    if module._diff:
-        output["diff"] = make_diff(result["before"], result["after"])
+    # Always returned: Ansible shows it only under --diff.
+    output[\"diff\"] = make_diff(result["before"], result["after"])
     module.exit_json(**output)
 
 

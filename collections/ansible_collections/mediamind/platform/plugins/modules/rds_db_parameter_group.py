@@ -176,8 +176,8 @@ def main() -> None:
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         module.fail_json_aws(exc, msg=f"RDS parameter group call failed for {module.params['name']}")
     output = {"changed": manager.changed, "parameter_group": group}
-    if module._diff:
-        output["diff"] = make_diff(before, after)
+    # Always returned: Ansible shows it only under --diff.
+    output[\"diff\"] = make_diff(before, after)
     module.exit_json(**output)
 
 
