@@ -92,6 +92,7 @@ _POLLING_MODULES = frozenset(
         "efs_storage",
         "elasticache_replication_group",
         "rds_db_instance",
+        "servicediscovery_dns_service",
     }
 )
 
