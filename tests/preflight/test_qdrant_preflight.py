@@ -4,10 +4,16 @@ Runs only the role's preflight (tasks_from) - no AWS needed."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import folded_output, run_role_preflight
+
+ROOT = Path(__file__).resolve().parents[2]
 
 VALID = {
     "qdrant_vpc_id": "vpc-1",
@@ -77,3 +83,46 @@ def test_dry_run_on_an_empty_account_ends_before_the_checks(tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout
     assert "mediamind-qdrant: the network or the environment secret does not exist yet" in folded_output(result)
     assert "Check the cross-field rules of the qdrant inputs" not in result.stdout
+
+
+def test_site_preflight_refuses_a_tag_before_any_aws_call(tmp_path: Path) -> None:
+    """The role's digest rule, checked by playbooks/preflight.yml for the Qdrant host: the run stops
+    before the account guard's first call (nothing listens on the endpoint), naming the variable."""
+    result = subprocess.run(
+        [
+            str(ROOT / ".venv/bin/ansible-playbook"),
+            "-i",
+            "inventories/local",
+            "--vault-password-file",
+            "inventories/local/vault-password.txt",
+            "playbooks/preflight.yml",
+            # The local inventory keeps its tag (the emulator never pulls); the real ones require a digest.
+            "-e",
+            '{"qdrant_image_require_digest": true}',
+        ],
+        cwd=ROOT,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "AWS_ENDPOINT_URL": "http://127.0.0.1:9"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, output[-3000:]
+    assert "qdrant_image=qdrant/qdrant:v1.13.4 must be pinned by digest" in output, output[-3000:]
+    assert "Read the caller identity once per run" not in output
+
+
+def test_the_production_inventory_pins_qdrant_by_digest_or_is_refused(tmp_path: Path) -> None:
+    """Production's value has the digest's shape; until the team fills in the real digest, the
+    all-zero placeholder is refused by the role's own check."""
+    host_vars = yaml.safe_load((ROOT / "inventories/production/host_vars/mediamind-qdrant.yml").read_text())
+    image = host_vars["qdrant_image"]
+    assert re.fullmatch(r"qdrant/qdrant@sha256:[0-9a-f]{64}", image), image
+    assert "qdrant_image_require_digest" not in host_vars
+    result = run_role_preflight("qdrant", dict(VALID, qdrant_image=image), tmp_path)
+    if image.endswith("0" * 64):
+        assert result.returncode != 0
+        assert f"qdrant_image={image} must be pinned by digest" in folded_output(result)
+    else:
+        assert result.returncode == 0, result.stdout

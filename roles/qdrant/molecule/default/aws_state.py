@@ -45,46 +45,10 @@ def lookup() -> dict:
     }
 
 
-def verify() -> list[str]:
-    ids = lookup()
-    ecs, ec2, efs, iam = client("ecs"), client("ec2"), client("efs"), client("iam")
-    errors: list[str] = []
-
-    def check(cond: bool, what: str) -> None:
-        if not cond:
-            errors.append(what)
-
-    fs = efs.describe_file_systems(CreationToken=SERVICE)["FileSystems"]
-    check(len(fs) == 1, f"file systems {fs}")
-    fs = fs[0]
-    check(fs["Encrypted"] is True, f"EFS not encrypted {fs}")
-    aps = efs.describe_access_points(FileSystemId=fs["FileSystemId"])["AccessPoints"]
-    check(len(aps) == 1, f"access points {aps}")
-    ap = aps[0]
-    check(ap["PosixUser"] == {"Uid": 1000, "Gid": 1000}, f"posix user {ap['PosixUser']}")
-    check(ap["RootDirectory"]["Path"] == "/qdrant", f"root directory {ap['RootDirectory']}")
-    mts = efs.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]
-    check(sorted(m["SubnetId"] for m in mts) == ids["subnet_ids"], f"mount targets {mts}")
-
-    svc = ecs.describe_services(cluster=PREFIX, services=[SERVICE])["services"][0]
+def _verify_edges(check, ids: dict, svc: dict, task_sg: str) -> None:
+    """Qdrant's port (load balancer and client group only) and its internal name (Cloud Map)."""
+    ec2 = client("ec2")
     net = svc["networkConfiguration"]["awsvpcConfiguration"]
-    check(net["assignPublicIp"] == "DISABLED", f"public IP {net}")
-    task_sg = net["securityGroups"][0]
-    nfs = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{SERVICE}-efs"]}])[
-        "SecurityGroups"
-    ][0]
-    ingress = nfs["IpPermissions"]
-    check(
-        len(ingress) == 1
-        and ingress[0]["FromPort"] == 2049
-        and ingress[0]["ToPort"] == 2049
-        and not ingress[0]["IpRanges"]
-        and [p["GroupId"] for p in ingress[0]["UserIdGroupPairs"]] == [task_sg],
-        f"NFS ingress {ingress}",
-    )
-    for m in mts:
-        groups = efs.describe_mount_target_security_groups(MountTargetId=m["MountTargetId"])["SecurityGroups"]
-        check(groups == [nfs["GroupId"]], f"mount target groups {groups}")
     tasks = ec2.describe_security_groups(GroupIds=[task_sg])["SecurityGroups"][0]["IpPermissions"]
     clients = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [CLIENTS]}])["SecurityGroups"]
     check(len(clients) == 1, f"client groups {clients}")
@@ -128,6 +92,49 @@ def verify() -> list[str]:
             and outputs["registry_arn"] == registry["Arn"],
             f"outputs {outputs}",
         )
+
+
+def verify() -> list[str]:
+    ids = lookup()
+    ecs, ec2, efs, iam = client("ecs"), client("ec2"), client("efs"), client("iam")
+    errors: list[str] = []
+
+    def check(cond: bool, what: str) -> None:
+        if not cond:
+            errors.append(what)
+
+    fs = efs.describe_file_systems(CreationToken=SERVICE)["FileSystems"]
+    check(len(fs) == 1, f"file systems {fs}")
+    fs = fs[0]
+    check(fs["Encrypted"] is True, f"EFS not encrypted {fs}")
+    aps = efs.describe_access_points(FileSystemId=fs["FileSystemId"])["AccessPoints"]
+    check(len(aps) == 1, f"access points {aps}")
+    ap = aps[0]
+    check(ap["PosixUser"] == {"Uid": 1000, "Gid": 1000}, f"posix user {ap['PosixUser']}")
+    check(ap["RootDirectory"]["Path"] == "/qdrant", f"root directory {ap['RootDirectory']}")
+    mts = efs.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]
+    check(sorted(m["SubnetId"] for m in mts) == ids["subnet_ids"], f"mount targets {mts}")
+
+    svc = ecs.describe_services(cluster=PREFIX, services=[SERVICE])["services"][0]
+    net = svc["networkConfiguration"]["awsvpcConfiguration"]
+    check(net["assignPublicIp"] == "DISABLED", f"public IP {net}")
+    task_sg = net["securityGroups"][0]
+    nfs = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{SERVICE}-efs"]}])[
+        "SecurityGroups"
+    ][0]
+    ingress = nfs["IpPermissions"]
+    check(
+        len(ingress) == 1
+        and ingress[0]["FromPort"] == 2049
+        and ingress[0]["ToPort"] == 2049
+        and not ingress[0]["IpRanges"]
+        and [p["GroupId"] for p in ingress[0]["UserIdGroupPairs"]] == [task_sg],
+        f"NFS ingress {ingress}",
+    )
+    for m in mts:
+        groups = efs.describe_mount_target_security_groups(MountTargetId=m["MountTargetId"])["SecurityGroups"]
+        check(groups == [nfs["GroupId"]], f"mount target groups {groups}")
+    _verify_edges(check, ids, svc, task_sg)
     check(
         svc["loadBalancers"]
         == [{"targetGroupArn": ids["target_group_arn"], "containerName": SERVICE, "containerPort": 6333}],
