@@ -55,8 +55,9 @@ def _rules_by_target_group(rules: list[dict[str, Any]]) -> dict[str, list[str]]:
     routes: dict[str, list[str]] = {}
     for rule in sorted(rules, key=lambda r: r.get("priority", 0)):
         # A fixed response (the job endpoints' 403) has no service behind it, and the job
-        # endpoints' exception for the NAT addresses is no route of the picture's users.
-        if not rule.get("target_group") or "source_ips" in rule:
+        # endpoints' exception for the NAT addresses (source addresses on a path) is no route
+        # of the picture's users; Qdrant's host rule is one, narrowed to the team's ranges or not.
+        if not rule.get("target_group") or (rule.get("source_ips") is not None and rule.get("path_patterns")):
             continue
         paths = rule.get("path_patterns") or []
         routes.setdefault(rule["target_group"], []).append(rule.get("host", "*") + (",".join(paths) if paths else ""))

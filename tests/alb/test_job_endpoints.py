@@ -45,6 +45,8 @@ PLAYBOOK = f"""
     - {ROOT}/group_vars/all/main.yml
     - {ROOT}/group_vars/all/vpc.yml
     - {ROOT}/group_vars/all/alb.yml
+    # qdrant_source_cidrs, which the Qdrant host's rules read.
+    - {ROOT}/group_vars/all/qdrant.yml
   vars:
     mediamind_env: local
     vpc_name: mm-jobs-test
@@ -295,3 +297,60 @@ def test_unknown_nat_addresses_plan_the_deny_rules_and_no_exception(deployed, tm
     remaining = [r for r in deployed["rules"] if not (r["Priority"].isdigit() and int(r["Priority"]) in (5, 7))]
     for ip in live:
         assert route(remaining, host=API, path="/api/v1/jobs/email", source_ip=ip)["status_code"] == 403
+
+
+def _listener_rules(deployed) -> list[dict]:
+    env = stack_env(deployed["stack"])
+    elbv2 = boto3.client(
+        "elbv2",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name="eu-central-1",
+    )
+    lb = elbv2.describe_load_balancers(Names=["mediamind"])["LoadBalancers"][0]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    https = next(listener for listener in listeners if listener["Port"] == 443)
+    return elbv2.describe_rules(ListenerArn=https["ListenerArn"])["Rules"]
+
+
+def test_qdrants_host_can_be_narrowed_to_the_inventorys_source_ranges(deployed, tmp_path: Path) -> None:
+    """qdrant_source_cidrs puts a source-ip condition on the Qdrant rule; everyone else gets the 403 of rule 31.
+
+    Last in the module: it converges the narrowed edge, then the open one again (the other tests' state).
+    """
+    team = ["198.51.100.0/24", "192.0.2.33/32"]
+    extra = {**deployed["extra"], "alb_only": True, "vpc_outputs": deployed_vpc_outputs(deployed)}
+    narrowed = {**extra, "qdrant_source_cidrs": team}
+    try:
+        result = _play(deployed["stack"], tmp_path, narrowed)
+        assert result.returncode == 0, result.stdout[-4000:]
+        assert _changed(result) > 0
+        again = _play(deployed["stack"], tmp_path, narrowed, check=True)
+        assert _changed(again) == 0, again.stdout[-3000:]
+        rules = _listener_rules(deployed)
+        by_priority = {int(r["Priority"]): r for r in rules if r["Priority"].isdigit()}
+        conditions = {c["Field"]: c for c in by_priority[30]["Conditions"]}
+        assert conditions["source-ip"]["SourceIpConfig"]["Values"] == sorted(team)
+        assert conditions["host-header"]["HostHeaderConfig"]["Values"] == [QDRANT]
+        names = deployed["names"]
+        # 198.51.100.7 is inside the first range, 192.0.2.33 is the second; 203.0.113.250 is neither.
+        for ip in ("198.51.100.7", "192.0.2.33"):
+            answer = route(rules, host=QDRANT, path="/collections", source_ip=ip, target_group_names=names)
+            assert (answer["type"], answer["target_group"]) == ("forward", "mediamind-qdrant"), answer
+        for ip in ("203.0.113.250", "192.0.2.34", *deployed["nat_ips"]):
+            answer = route(rules, host=QDRANT, path="/collections", source_ip=ip, target_group_names=names)
+            assert (answer["type"], answer.get("status_code")) == ("fixed-response", 403), (ip, answer)
+        # The APIs are not narrowed by it.
+        assert route(rules, host=API, path="/api/v1/healthcheck", source_ip="203.0.113.250")["type"] == "forward"
+    finally:
+        restored = _play(deployed["stack"], tmp_path, extra)
+        assert restored.returncode == 0, restored.stdout[-4000:]
+    rules = _listener_rules(deployed)
+    (qdrant_rule,) = [r for r in rules if r["Priority"] == "30"]
+    assert [c["Field"] for c in qdrant_rule["Conditions"]] == ["host-header"]
+    assert ask(deployed, rules, QDRANT, "/collections", "203.0.113.250")["target_group"] == "mediamind-qdrant"
+
+
+def deployed_vpc_outputs(deployed) -> dict:
+    return json.loads((deployed["tmp"] / "outputs.json").read_text())["vpc_outputs"]

@@ -144,7 +144,6 @@ def test_qdrant_bucket_region_and_chat_key_are_what_was_deployed(stack) -> None:
     for service in ("mediamind-service", "mediamind-service-dev"):
         env = stack[service]["env"]
         assert env["QDRANT_API_KEY"] == qdrant_key
-        assert env["QDRANT_URL"] == "https://qdrant.mediamind.csee.tech"
         client("s3").head_bucket(Bucket=env["AWS_S3_BUCKET_NAME"])
         assert env["AWS_REGION"] == "eu-central-1"
     # The key the chatbot Lambda sends is the one the production API checks.
@@ -214,6 +213,47 @@ def test_data_store_access_follows_client_group_membership(stack) -> None:
         sources = {pair["GroupId"] for perm in group["IpPermissions"] for pair in perm.get("UserIdGroupPairs", [])}
         assert sources == {client_group}
         assert all(not perm.get("IpRanges") for perm in group["IpPermissions"])
+
+
+def test_the_apis_reach_qdrant_by_its_internal_name(stack) -> None:
+    """QDRANT_URL is the name Qdrant's tasks are registered under (Cloud Map), not the public host."""
+    qdrant = container_of("mediamind-qdrant")
+    (registry,) = qdrant["service"]["serviceRegistries"]
+    sd = client("servicediscovery")
+    service = sd.get_service(Id=registry["registryArn"].rsplit("/", 1)[1])["Service"]
+    namespace = sd.get_namespace(Id=service["NamespaceId"])["Namespace"]
+    assert namespace["Type"] == "DNS_PRIVATE"
+    assert service["DnsConfig"]["DnsRecords"][0]["Type"] == "A"
+    internal = f"{service['Name']}.{namespace['Name']}"
+    assert internal == "qdrant.mediamind.internal"
+    for api in ("mediamind-service", "mediamind-service-dev"):
+        url = urlparse(stack[api]["env"]["QDRANT_URL"])
+        # Plain HTTP inside the VPC (docs/ecs.md, "Qdrant's edges"); the API key is still sent.
+        assert (url.scheme, url.hostname, url.port) == ("http", internal, 6333), api
+        assert stack[api]["env"]["QDRANT_API_KEY"]
+    for scheduler in ("mediamind-scheduler", "mediamind-scheduler-dev"):
+        assert "QDRANT_URL" not in stack[scheduler]["env"]
+
+
+def test_only_the_apis_and_the_load_balancer_reach_qdrants_port(stack) -> None:
+    ec2 = client("ec2")
+    (clients,) = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["mediamind-qdrant-clients"]}])[
+        "SecurityGroups"
+    ]
+    # A membership marker: it opens nothing itself.
+    assert clients["IpPermissions"] == []
+    assert clients["IpPermissionsEgress"] == []
+    for service, (_, component) in SERVICES.items():
+        groups = set(stack[service]["service"]["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"])
+        assert (clients["GroupId"] in groups) == (component == "backend"), service
+    qdrant = container_of("mediamind-qdrant")
+    # Qdrant joins its own group only: no client of the database, the cache or itself.
+    (own,) = qdrant["service"]["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"]
+    (group,) = ec2.describe_security_groups(GroupIds=[own])["SecurityGroups"]
+    sources = {pair["GroupId"] for perm in group["IpPermissions"] for pair in perm.get("UserIdGroupPairs", [])}
+    assert sources == {clients["GroupId"], stack["outputs"]["alb"]["security_group_id"]}
+    assert {(perm["FromPort"], perm["ToPort"]) for perm in group["IpPermissions"]} == {(6333, 6333)}
+    assert all(not perm.get("IpRanges") and not perm.get("Ipv6Ranges") for perm in group["IpPermissions"])
 
 
 def test_the_load_balancer_closes_the_job_endpoints_and_serves_the_rest(stack) -> None:

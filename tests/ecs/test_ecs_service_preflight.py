@@ -55,28 +55,45 @@ def test_secrets_without_a_secret_arn_are_refused(tmp_path: Path) -> None:
     assert "ecs_service_secret_arn must be a Secrets Manager ARN" in result.stdout
 
 
+QDRANT = {"qdrant_vpc_id": "vpc-1", "qdrant_subnet_ids": ["subnet-1"], "qdrant_secret_arn": SECRET}
+DIGEST = "qdrant/qdrant@sha256:" + "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "qdrant/qdrant:v1.13.4",  # a tag can be moved to other bytes
+        "qdrant/qdrant:latest",
+        "qdrant/qdrant",
+        "",
+        "qdrant/qdrant@sha256:" + "0" * 64,  # the inventory's placeholder
+        "qdrant/qdrant@sha256:" + "ab" * 16,  # too short
+        "qdrant/qdrant@sha256:" + "AB" * 32,  # digests are lower-case hex
+    ],
+)
+def test_qdrant_image_must_be_pinned_by_digest(image: str, tmp_path: Path) -> None:
+    result = run_role_preflight("qdrant", dict(QDRANT, qdrant_image=image), tmp_path)
+    assert result.returncode != 0
+    assert f"qdrant_image={image} must be pinned by digest" in " ".join(result.stdout.split())
+
+
+def test_qdrant_image_by_digest_passes(tmp_path: Path) -> None:
+    assert run_role_preflight("qdrant", dict(QDRANT, qdrant_image=DIGEST), tmp_path).returncode == 0
+
+
 @pytest.mark.parametrize(
     "image", ["qdrant/qdrant:latest", "qdrant/qdrant", "qdrant/qdrant:v2.0.0", "qdrant/qdrant:dev"]
 )
-def test_qdrant_image_must_be_a_pinned_v1_release(image: str, tmp_path: Path) -> None:
-    extra = {
-        "qdrant_image": image,
-        "qdrant_vpc_id": "vpc-1",
-        "qdrant_subnet_ids": ["subnet-1"],
-        "qdrant_secret_arn": SECRET,
-    }
+def test_without_the_digest_rule_a_tag_must_be_a_pinned_v1_release(image: str, tmp_path: Path) -> None:
+    extra = dict(QDRANT, qdrant_image=image, qdrant_image_require_digest=False)
     result = run_role_preflight("qdrant", extra, tmp_path)
     assert result.returncode != 0
-    assert f"qdrant_image={image} must pin" in result.stdout
+    assert f"qdrant_image={image} must pin a digest or a Qdrant v1.x release tag" in " ".join(result.stdout.split())
 
 
-def test_qdrant_pinned_image_passes(tmp_path: Path) -> None:
-    extra = {
-        "qdrant_image": "qdrant/qdrant:v1.13.4",
-        "qdrant_vpc_id": "vpc-1",
-        "qdrant_subnet_ids": ["subnet-1"],
-        "qdrant_secret_arn": SECRET,
-    }
+@pytest.mark.parametrize("image", ["qdrant/qdrant:v1.13.4", DIGEST])
+def test_without_the_digest_rule_a_release_tag_or_a_digest_passes(image: str, tmp_path: Path) -> None:
+    extra = dict(QDRANT, qdrant_image=image, qdrant_image_require_digest=False)
     assert run_role_preflight("qdrant", extra, tmp_path).returncode == 0
 
 

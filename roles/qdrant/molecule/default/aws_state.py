@@ -22,6 +22,9 @@ KW = {
 }
 PREFIX = "molecule-qdrant"
 SERVICE = "molecule-qdrant-svc"
+CLIENTS = "molecule-qdrant-clients"
+NAMESPACE = "molecule-qdrant.internal"
+IMAGE = "qdrant/qdrant@sha256:" + "0123456789abcdef" * 4
 
 
 def client(name):
@@ -40,6 +43,55 @@ def lookup() -> dict:
         "target_group_arn": elb.describe_target_groups(Names=[f"{PREFIX}-tg"])["TargetGroups"][0]["TargetGroupArn"],
         "secret_arn": sm.describe_secret(SecretId=f"{PREFIX}/app-env")["ARN"],
     }
+
+
+def _verify_edges(check, ids: dict, svc: dict, task_sg: str) -> None:
+    """Qdrant's port (load balancer and client group only) and its internal name (Cloud Map)."""
+    ec2 = client("ec2")
+    net = svc["networkConfiguration"]["awsvpcConfiguration"]
+    tasks = ec2.describe_security_groups(GroupIds=[task_sg])["SecurityGroups"][0]["IpPermissions"]
+    clients = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [CLIENTS]}])["SecurityGroups"]
+    check(len(clients) == 1, f"client groups {clients}")
+    client_sg = clients[0]["GroupId"] if clients else None
+    # Qdrant's port from the load balancer and the client group's members only: no CIDR at all.
+    check(
+        len(tasks) == 1
+        and tasks[0]["FromPort"] == 6333
+        and tasks[0]["ToPort"] == 6333
+        and not tasks[0]["IpRanges"]
+        and not tasks[0].get("Ipv6Ranges")
+        and sorted(p["GroupId"] for p in tasks[0]["UserIdGroupPairs"]) == sorted([ids["alb_sg_id"], client_sg]),
+        f"task ingress {tasks}",
+    )
+    # The client group is a membership marker: no traffic of its own.
+    check(
+        bool(clients) and not clients[0]["IpPermissions"] and not clients[0]["IpPermissionsEgress"],
+        f"client group rules {clients}",
+    )
+    check(client_sg not in net["securityGroups"], f"Qdrant's tasks are no client of themselves {net}")
+
+    # The internal name: a private DNS namespace, a multivalue A-record service in it, and the
+    # ECS service registering its tasks there (their private IPs become the name's records).
+    sd = client("servicediscovery")
+    namespaces = [n for n in sd.list_namespaces()["Namespaces"] if n["Name"] == NAMESPACE]
+    check(len(namespaces) == 1 and namespaces[0]["Type"] == "DNS_PRIVATE", f"namespaces {namespaces}")
+    registry = None
+    if namespaces:
+        found = sd.list_services(Filters=[{"Name": "NAMESPACE_ID", "Values": [namespaces[0]["Id"]]}])["Services"]
+        check([f["Name"] for f in found] == ["qdrant"], f"Cloud Map services {found}")
+        registry = found[0] if found else None
+    if registry:
+        check(registry["DnsConfig"]["DnsRecords"] == [{"Type": "A", "TTL": 10}], f"records {registry}")
+        check(
+            svc.get("serviceRegistries") == [{"registryArn": registry["Arn"]}],
+            f"service registries {svc.get('serviceRegistries')}",
+        )
+        outputs = json.loads((Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "qdrant-outputs.json").read_text())
+        check(
+            outputs["internal_url"] == f"http://{registry['Name']}.{NAMESPACE}:6333"
+            and outputs["registry_arn"] == registry["Arn"],
+            f"outputs {outputs}",
+        )
 
 
 def verify() -> list[str]:
@@ -82,13 +134,7 @@ def verify() -> list[str]:
     for m in mts:
         groups = efs.describe_mount_target_security_groups(MountTargetId=m["MountTargetId"])["SecurityGroups"]
         check(groups == [nfs["GroupId"]], f"mount target groups {groups}")
-    tasks = ec2.describe_security_groups(GroupIds=[task_sg])["SecurityGroups"][0]["IpPermissions"]
-    check(
-        len(tasks) == 1
-        and tasks[0]["FromPort"] == 6333
-        and [p["GroupId"] for p in tasks[0]["UserIdGroupPairs"]] == [ids["alb_sg_id"]],
-        f"task ingress {tasks}",
-    )
+    _verify_edges(check, ids, svc, task_sg)
     check(
         svc["loadBalancers"]
         == [{"targetGroupArn": ids["target_group_arn"], "containerName": SERVICE, "containerPort": 6333}],
@@ -98,7 +144,7 @@ def verify() -> list[str]:
     td = ecs.describe_task_definition(taskDefinition=SERVICE)["taskDefinition"]
     c = td["containerDefinitions"][0]
     check(td["cpu"] == "512" and td["memory"] == "1024", f"size {td['cpu']}/{td['memory']}")
-    check(c["image"] == "qdrant/qdrant:v1.13.4", f"image {c['image']}")
+    check(c["image"] == IMAGE, f"image {c['image']}")
     check(
         c["secrets"] == [{"name": "QDRANT__SERVICE__API_KEY", "valueFrom": ids["secret_arn"] + ":QDRANT_API_KEY::"}],
         f"secrets {c['secrets']}",
@@ -154,7 +200,9 @@ def gone() -> list[str]:
         pass
     if ecs.list_task_definitions(familyPrefix=SERVICE, status="ACTIVE")["taskDefinitionArns"]:
         errors.append("task definitions left")
-    for name in (f"{SERVICE}-efs", f"{SERVICE}-tasks"):
+    if [n for n in client("servicediscovery").list_namespaces()["Namespaces"] if n["Name"] == NAMESPACE]:
+        errors.append(f"namespace {NAMESPACE} left")
+    for name in (f"{SERVICE}-efs", f"{SERVICE}-tasks", CLIENTS):
         if ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]:
             errors.append(f"{name} left")
     for role in (f"{SERVICE}-execution", f"{SERVICE}-task"):

@@ -60,6 +60,15 @@ options:
       target_group_arn: {description: Target group ARN, type: str, required: true}
       container_name: {description: Container receiving traffic, type: str, required: true}
       container_port: {description: Its port, type: int, required: true}
+  service_registries:
+    description:
+      - Cloud Map services the tasks are registered in (their private IPs as A records), e.g. the service
+        servicediscovery_dns_service made. An empty list removes the registration.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      registry_arn: {description: Cloud Map service ARN, type: str, required: true}
   health_check_grace_period_seconds:
     description: Seconds ECS ignores load balancer health checks after a task starts (only with load balancers).
     type: int
@@ -141,6 +150,7 @@ service:
     security_groups: {description: Task security groups, type: list, elements: str}
     assign_public_ip: {description: ENABLED or DISABLED, type: str}
     load_balancers: {description: Target group attachments, type: list, elements: dict}
+    service_registries: {description: Cloud Map registry ARNs, type: list, elements: str}
 request:
   description:
     - The CreateService or UpdateService request sent (would be sent in check mode).
@@ -185,6 +195,8 @@ def _summary(service: dict[str, Any]) -> dict[str, Any]:
         ),
         "tags": tags_to_dict([{"Key": t["key"], "Value": t["value"]} for t in service.get("tags") or []]),
     }
+    if "serviceRegistries" in service:
+        out["service_registries"] = sorted(r["registryArn"] for r in service["serviceRegistries"])
     if "healthCheckGracePeriodSeconds" in service:
         out["health_check_grace_period_seconds"] = service["healthCheckGracePeriodSeconds"]
     deployment = service.get("deploymentConfiguration")
@@ -226,6 +238,7 @@ class ServiceManager:
                 (dict(lb) for lb in p["load_balancers"]),
                 key=lambda lb: (lb["target_group_arn"], lb["container_name"]),
             ),
+            "service_registries": sorted(r["registry_arn"] for r in p["service_registries"]),
             "health_check_grace_period_seconds": p["health_check_grace_period_seconds"],
             "deployment": {
                 "minimum_healthy_percent": p["minimum_healthy_percent"],
@@ -275,6 +288,8 @@ class ServiceManager:
             "propagateTags": self.params["propagate_tags"],
             "enableExecuteCommand": wanted["enable_execute_command"],
         }
+        if wanted["service_registries"]:
+            request["serviceRegistries"] = [{"registryArn": arn} for arn in wanted["service_registries"]]
         if "health_check_grace_period_seconds" in wanted:
             request["healthCheckGracePeriodSeconds"] = wanted["health_check_grace_period_seconds"]
         return request
@@ -301,6 +316,9 @@ class ServiceManager:
         if drift:
             self.changed = True
             self.request = dict(self._common_request(wanted), service=current["arn"])
+            if "service_registries" in drift:
+                # UpdateService takes it (an empty list removes it): ECS starts tasks registered the new way.
+                self.request["serviceRegistries"] = [{"registryArn": arn} for arn in wanted["service_registries"]]
             if not self.module.check_mode:
                 self.client.update_service(**self.request)
         if current["tags"] != wanted["tags"]:
@@ -359,6 +377,12 @@ def main() -> None:
                 container_name=dict(type="str", required=True),
                 container_port=dict(type="int", required=True),
             ),
+        ),
+        service_registries=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(registry_arn=dict(type="str", required=True)),
         ),
         health_check_grace_period_seconds=dict(type="int"),
         minimum_healthy_percent=dict(type="int", default=100),
