@@ -373,7 +373,7 @@ def main() -> None:
     if manager.changed:
         output["request"] = redact(manager.request)
     # Always returned: Ansible shows it only under --diff.
-    output[\"diff\"] = make_diff(result["before"], result["after"])
+    output["diff"] = make_diff(result["before"], result["after"])
     module.exit_json(**output)
 
 

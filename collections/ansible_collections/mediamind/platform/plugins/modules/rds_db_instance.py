@@ -358,7 +358,7 @@ def main() -> None:
     if manager.changed:
         output["request"] = manager.request
     # Always returned: Ansible shows it only under --diff.
-    output[\"diff\"] = make_diff(result["before"], result["after"])
+    output["diff"] = make_diff(result["before"], result["after"])
     module.exit_json(**output)
 
 

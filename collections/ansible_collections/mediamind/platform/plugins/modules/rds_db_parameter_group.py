@@ -177,7 +177,7 @@ def main() -> None:
         module.fail_json_aws(exc, msg=f"RDS parameter group call failed for {module.params['name']}")
     output = {"changed": manager.changed, "parameter_group": group}
     # Always returned: Ansible shows it only under --diff.
-    output[\"diff\"] = make_diff(before, after)
+    output["diff"] = make_diff(before, after)
     module.exit_json(**output)
 
 
