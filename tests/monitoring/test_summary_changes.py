@@ -27,6 +27,15 @@ PLAYBOOK = """
         dest: "{{ widget_file }}"
         content: "{{ widget_content }}\\n"
         mode: "0644"
+- name: Loader
+  hosts: localhost
+  gather_facts: false
+  tags: [loader]
+  tasks:
+    # As playbooks/ecs.yml does: an include only loads a role, it converges nothing.
+    - name: Include a role whose one task does not apply
+      ansible.builtin.include_role:
+        name: idle
 - name: Summarise
   hosts: localhost
   gather_facts: false
@@ -42,6 +51,9 @@ PLAYBOOK = """
 
 
 def _run(tmp_path: Path, content: str, check: bool = False) -> dict:
+    idle = tmp_path / "roles" / "idle" / "tasks"
+    idle.mkdir(parents=True, exist_ok=True)
+    (idle / "main.yml").write_text("- name: Nothing\n  ansible.builtin.debug: {msg: idle}\n  when: false\n")
     changes = tmp_path / "changes.json"
     changes.unlink(missing_ok=True)
     result = run_on_localhost(
@@ -57,6 +69,7 @@ def _run(tmp_path: Path, content: str, check: bool = False) -> dict:
             "ANSIBLE_CALLBACKS_ENABLED": "mediamind.platform.changes",
             "MM_CHANGES_FILE": str(changes),
             "MM_OUTPUTS_FILE": str(tmp_path / "test.json"),
+            "ANSIBLE_ROLES_PATH": str(tmp_path / "roles"),
         },
     )
     assert result.returncode == 0, result.stdout[-2000:]
@@ -81,7 +94,10 @@ def _widget(lines: list[str]) -> str:
 
 
 def test_first_run_reads_created_then_unchanged_then_updated(tmp_path: Path) -> None:
-    assert _run(tmp_path, "one")["deployed_before"] == []
+    changes = _run(tmp_path, "one")
+    assert changes["deployed_before"] == []
+    # The include is no component's work: no row for the play's tag.
+    assert sorted(changes["components"]) == ["widget"]
     assert (tmp_path / "test.json").is_file()  # rewritten by the run, as summary.yml does
     assert _widget(_summary(tmp_path)) == "created (1 task)"
 

@@ -33,6 +33,9 @@ from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 _ROLE = re.compile(r"/roles/([^/]+)/")
+# An include only loads tasks (never "changed"): counted, it would add a row for a play's
+# tag (ecs) that no component publishes outputs under.
+_INCLUDES = {f"{prefix}{name}" for prefix in ("", "ansible.builtin.") for name in ("include_role", "include_tasks")}
 
 
 class CallbackModule(CallbackBase):
@@ -66,7 +69,7 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_ok(self, result: Any) -> None:
         component = self._component(result)
-        if not component:
+        if not component or result.task.action in _INCLUDES:
             return
         count = self.counts.setdefault(component, {"changed": 0, "ok": 0})
         count["changed" if result.result.get("changed") else "ok"] += 1
