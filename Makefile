@@ -55,13 +55,16 @@ up: setup ## Start the local emulator (moto server + TLS Redis on 127.0.0.1)
 down: ## Stop exactly what `make up` started
 	@if [ -x $(BIN)/python ]; then $(LOCALENV) down; else echo "nothing to stop (no virtualenv)"; fi
 
+# MM_OUTPUTS_FILE: the changes callback notes which components outputs/ENV.json held
+# before the run (the run rewrites it), so the summary can tell created from updated.
 deploy: setup ## Deploy ENV (default local: starts the emulator when needed), then print its summary
-	@MM_CHANGES_FILE=build/changes-$(ENV).json $(PLAYBOOK) playbooks/site.yml $(ARGS)
+	@MM_CHANGES_FILE=build/changes-$(ENV).json MM_OUTPUTS_FILE=outputs/$(ENV).json $(PLAYBOOK) playbooks/site.yml $(ARGS)
 	@$(BIN)/python tools/summary.py outputs/$(ENV).json --changes build/changes-$(ENV).json
 
+# Without outputs/ENV.json yet (a fresh clone) the summary is the change table alone.
 plan: setup ## Show what a deploy of ENV would change (check mode + diff), then the summary
-	@MM_CHANGES_FILE=build/plan-$(ENV).json $(PLAYBOOK) playbooks/site.yml --check --diff $(ARGS)
-	@if [ -f outputs/$(ENV).json ]; then $(BIN)/python tools/summary.py outputs/$(ENV).json --changes build/plan-$(ENV).json; fi
+	@MM_CHANGES_FILE=build/plan-$(ENV).json MM_OUTPUTS_FILE=outputs/$(ENV).json $(PLAYBOOK) playbooks/site.yml --check --diff $(ARGS)
+	@$(BIN)/python tools/summary.py outputs/$(ENV).json --changes build/plan-$(ENV).json
 
 destroy: setup ## Remove ENV in reverse order (production needs ARGS='-e confirm_teardown=production')
 	@$(PLAYBOOK) playbooks/teardown.yml $(ARGS)

@@ -125,14 +125,19 @@ def deployed_local(local_stack: localenv.Settings) -> dict:
     """`inventories/local` converged once per test session (site.yml, as `make deploy` runs it).
 
     Returns the parsed outputs/local.json. The run's log (at -vvv) is kept in
-    .local/logs/deploy.log.
+    .local/logs/deploy.log, its change counts (the changes callback, as `make deploy`
+    sets it up) in .local/logs/deploy-changes.json.
     """
     log = local_stack.log_dir / "deploy.log"
+    changes = {
+        "MM_CHANGES_FILE": str(local_stack.log_dir / "deploy-changes.json"),
+        "MM_OUTPUTS_FILE": str(ROOT / "outputs" / "local.json"),
+    }
     with log.open("w") as out:
         result = subprocess.run(
             # -vvv: the secret-leak test scans this very log for vault values.
             [str(ROOT / "tools" / "playbook.sh"), "local", "playbooks/site.yml", "-vvv"],
-            env={**os.environ, **stack_env(local_stack)},
+            env={**os.environ, **stack_env(local_stack), **changes},
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

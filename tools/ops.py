@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 
 ROOT = Path(__file__).resolve().parent.parent
 CHATBOT = "chatbot"
@@ -158,13 +159,17 @@ def backups(outputs: dict[str, Any], args: argparse.Namespace) -> list[str]:
     backup = client("backup", outputs)
     lines = []
     for vault in vaults:
-        points = [
-            point
-            for page in backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
-                BackupVaultName=vault["vault_name"]
-            )
-            for point in page.get("RecoveryPoints", [])
-        ]
+        try:
+            points = [
+                point
+                for page in backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
+                    BackupVaultName=vault["vault_name"]
+                )
+                for point in page.get("RecoveryPoints", [])
+            ]
+        except botocore.exceptions.ClientError as exc:
+            # AccessDenied, a vault deleted by hand, or the emulator (moto has no recovery points).
+            raise OpsError(f"could not list the recovery points of vault {vault['vault_name']}: {exc}") from exc
         lines.append(
             f"vault {vault['vault_name']}: {len(points)} recovery point(s), daily plan {vault.get('plan_name', '?')}"
         )

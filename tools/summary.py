@@ -4,10 +4,13 @@
 
 Per component: created / updated / unchanged (from the run's change counts, which
 the mediamind.platform.changes callback writes; without them, "deployed"), the service
-URLs, the load balancer's DNS name and the DNS records still to create. Reads files
-only: `make outputs` reprints it without touching AWS. The outputs hold no secret
-value (summary.yml builds them from the roles' published names and ARNs); this table
-shows fewer fields still.
+URLs, the load balancer's DNS name and the DNS records still to create. A changed
+component is "created" when it was not in outputs/<env>.json before the run: the
+callback snapshots that file's components at the start (deployed_before), since the
+run's summary play rewrites it. Without the outputs file (a plan on a fresh clone) the
+table comes from the counts alone. Reads files only: `make outputs` reprints it without
+touching AWS. The outputs hold no secret value (summary.yml builds them from the roles'
+published names and ARNs); this table shows fewer fields still.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 
-def component_rows(outputs: dict[str, Any], changes: dict[str, Any] | None) -> list[tuple[str, str]]:
-    hosts = outputs.get("components", {})
+def component_rows(outputs: dict[str, Any] | None, changes: dict[str, Any] | None) -> list[tuple[str, str]]:
+    hosts = (outputs or {}).get("components", {})
     deployed = sorted({name for comps in hosts.values() for name in comps})
     counts = (changes or {}).get("components", {})
     dry = bool((changes or {}).get("check_mode"))
+    before = (changes or {}).get("deployed_before")
+    # Without the callback's snapshot the outputs stand in (right for a dry run, which leaves them alone).
+    existed = set(deployed if before is None else before)
     rows = []
     for name in sorted(set(deployed) | set(counts)):
         count = counts.get(name)
@@ -32,7 +38,8 @@ def component_rows(outputs: dict[str, Any], changes: dict[str, Any] | None) -> l
         elif count["changed"] == 0:
             state = "unchanged"
         else:
-            verb = "would change" if dry else ("created" if name not in deployed else "updated")
+            verb = "update" if name in existed else "create"
+            verb = f"would {verb}" if dry else f"{verb}d"
             state = f"{verb} ({count['changed']} task{'s' if count['changed'] != 1 else ''})"
         instances = sum(1 for comps in hosts.values() if name in comps)
         rows.append((name + (f" x{instances}" if instances > 1 else ""), state))
@@ -57,13 +64,24 @@ def dns_records(outputs: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def render(outputs: dict[str, Any], changes: dict[str, Any] | None = None) -> list[str]:
-    lines = [f"{outputs['environment']} ({outputs.get('region', '?')}, account {outputs.get('account') or '?'})"]
-    if changes and changes.get("check_mode"):
-        lines[0] += ": dry run, nothing changed"
+def _table(rows: list[tuple[str, str]], width: int) -> list[str]:
+    return [f"  {'component':<{width}}  state"] + [f"  {n:<{width}}  {s}" for n, s in rows]
+
+
+def render(outputs: dict[str, Any] | None, changes: dict[str, Any] | None = None, env: str = "") -> list[str]:
+    """The summary's lines; with outputs None (nothing deployed yet) the change table alone."""
+    dry_run = ": dry run, nothing changed" if changes and changes.get("check_mode") else ""
     rows = component_rows(outputs, changes)
     width = max([len(r[0]) for r in rows] + [9])
-    lines += [f"  {'component':<{width}}  state"] + [f"  {n:<{width}}  {s}" for n, s in rows]
+    if outputs is None:
+        return [
+            f"{env}: not deployed yet (no outputs/{env}.json){dry_run}",
+            *_table(rows, width),
+            f"service URLs, load balancer and DNS records: after the first `make deploy ENV={env}`",
+        ]
+    where = f"{outputs.get('region', '?')}, account {outputs.get('account') or '?'}"
+    lines = [f"{outputs['environment']} ({where}){dry_run}"]
+    lines += _table(rows, width)
     albs = [c["alb"] for c in outputs.get("components", {}).values() if c.get("alb", {}).get("dns_name")]
     if albs:
         lines.append(f"load balancer: {albs[0]['dns_name']}")
@@ -86,11 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("outputs", type=Path)
     parser.add_argument("--changes", type=Path)
     args = parser.parse_args(argv)
-    if not args.outputs.is_file():
-        print(f"error: no {args.outputs}: deploy the environment first (make deploy)", file=sys.stderr)
-        return 1
-    outputs = json.loads(args.outputs.read_text())
     changes = json.loads(args.changes.read_text()) if args.changes and args.changes.is_file() else None
+    if not args.outputs.is_file():
+        if changes is None:
+            print(f"error: no {args.outputs}: deploy the environment first (make deploy)", file=sys.stderr)
+            return 1
+        print("\n".join(render(None, changes, env=args.outputs.stem)))
+        return 0
+    outputs = json.loads(args.outputs.read_text())
     print("\n".join(render(outputs, changes)))
     return 0
 

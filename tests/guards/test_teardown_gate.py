@@ -1,6 +1,9 @@
 """teardown.yml stops when it should: a platform host's failure (RDS deletion protection)
-stops every host before services, file systems or log groups go; what it deletes is
-listed before it starts; production's data stores stay without confirm_delete_data."""
+stops every host before services, file systems, log groups or backups go; what it deletes
+(alarms and backups included) is listed before the first deletion; production's data
+stores stay without confirm_delete_data, and so do their backup vault, plan and selection.
+
+moto 5.2 has vaults and plans but no backup selections: the tests watch the plan."""
 
 from __future__ import annotations
 
@@ -66,7 +69,23 @@ def _service(stack: dict[str, str]) -> None:
     _aws(stack, "logs").create_log_group(logGroupName="/ecs/mediamind-service")
 
 
+def _backups(stack: dict[str, str], prefix: str) -> None:
+    backup = _aws(stack, "backup")
+    backup.create_backup_vault(BackupVaultName=prefix)
+    rule = {"RuleName": "daily", "TargetBackupVaultName": prefix, "ScheduleExpression": "cron(0 3 * * ? *)"}
+    backup.create_backup_plan(BackupPlan={"BackupPlanName": f"{prefix}-daily", "Rules": [rule]})
+
+
+def _plans(stack: dict[str, str]) -> list[str]:
+    return [p["BackupPlanName"] for p in _aws(stack, "backup").list_backup_plans()["BackupPlansList"]]
+
+
 def _cleanup(stack: dict[str, str]) -> None:
+    backup = _aws(stack, "backup")
+    for plan in backup.list_backup_plans()["BackupPlansList"]:
+        backup.delete_backup_plan(BackupPlanId=plan["BackupPlanId"])
+    for vault in backup.list_backup_vaults()["BackupVaultList"]:
+        backup.delete_backup_vault(BackupVaultName=vault["BackupVaultName"])
     rds = _aws(stack, "rds")
     for db in rds.describe_db_instances()["DBInstances"]:
         rds.modify_db_instance(DBInstanceIdentifier=db["DBInstanceIdentifier"], DeletionProtection=False)
@@ -84,13 +103,24 @@ def _cleanup(stack: dict[str, str]) -> None:
 def test_a_failed_platform_host_stops_the_teardown_before_anything_else_goes(guard_stack: dict[str, str]) -> None:
     _database(guard_stack, protected=True)
     _service(guard_stack)
+    _backups(guard_stack, "mediamind-local")
     try:
         result, calls = _teardown(guard_stack, "-e", "rds_deletion_protection=true")
         output = result.stdout + result.stderr
         assert result.returncode != 0, output[-3000:]
         assert "Remove the PostgreSQL instance" in output
-        # Listed before the first deletion.
-        assert output.index("deletes: chatbot Lambda") < output.index("Remove the PostgreSQL instance")
+        # Listed before the first deletion (the alarms'), naming the alarms and the backups.
+        assert output.index("deletes: alarms mediamind-local-* and their topic; chatbot Lambda") < output.index(
+            "Delete every alarm under the prefix"
+        )
+        folded = " ".join(output.split())
+        assert (
+            "backup plan mediamind-local-daily with its selection, vault mediamind-local with its recovery points"
+            in folded
+        )
+        # The database was not deleted: its backups stay (they go only after the data stores).
+        assert not [c for c in calls if c.startswith("backup:") and not c.startswith("backup:GET")], calls
+        assert _plans(guard_stack) == ["mediamind-local-daily"]
         # Nothing of the service hosts ran after the platform host failed. The one ECS
         # call is the database bootstrap's own teardown, which runs before the database
         # (its group's egress names the database's group): it lists its family's revisions.
@@ -117,6 +147,7 @@ def test_production_keeps_its_data_stores_without_the_second_confirmation(guard_
     _aws(guard_stack, "s3").create_bucket(
         Bucket="eutop-mediamind", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
     )
+    _backups(guard_stack, "mediamind-production")
     try:
         # The local inventory dressed as production (its cross-field rules too).
         production = json.dumps(
@@ -134,7 +165,16 @@ def test_production_keeps_its_data_stores_without_the_second_confirmation(guard_
         output = " ".join(output.split())  # the YAML callback folds long lines
         assert "keeps: Qdrant mediamind-qdrant and its file system (EFS); PostgreSQL mediamind (RDS)" in output
         assert "to delete the data stores too, add -e confirm_delete_data=production" in output
+        keeps = output.partition("keeps: ")[2]
+        assert (
+            "backup vault mediamind-production, plan mediamind-production-daily and its selection"
+            " (the kept data stays backed up)" in keeps
+        ), output[-3000:]
+        assert output.index("keeps: ") < output.index("Delete every alarm under the prefix")
         assert not [c for c in calls if c.startswith(("rds:Delete", "elasticfilesystem:Delete", "s3:DELETE"))], calls
+        # The kept data stays backed up: no call of the teardown changed AWS Backup.
+        assert not [c for c in calls if c.startswith("backup:") and not c.startswith("backup:GET")], calls
+        assert _plans(guard_stack) == ["mediamind-production-daily"]
         assert _aws(guard_stack, "rds").describe_db_instances()["DBInstances"][0]["DBInstanceStatus"] == "available"
         assert [b["Name"] for b in _aws(guard_stack, "s3").list_buckets()["Buckets"]] == ["eutop-mediamind"]
     finally:

@@ -7,6 +7,7 @@ the selection request the role sends instead (roles/backup/molecule/default/vars
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -81,11 +82,28 @@ def test_summary_fits_one_screen_and_holds_the_dns_records(deployed_local) -> No
     assert "https://api.mediamind.csee.tech" in text
 
 
-def test_make_outputs_reprints_without_aws() -> None:
+def test_the_deploy_summary_names_each_component_of_the_run_with_its_change(deployed_local, local_stack) -> None:
+    """site.yml run as `make deploy` runs it (MM_CHANGES_FILE, MM_OUTPUTS_FILE): the callback's
+    component names are the outputs' names, so every component gets one row and one state."""
+    changes = json.loads((local_stack.log_dir / "deploy-changes.json").read_text())
+    assert changes["check_mode"] is False
+    assert isinstance(changes["deployed_before"], list)  # the snapshot of outputs/local.json before the run
+    deployed = {name for comps in deployed_local["components"].values() for name in comps}
+    assert deployed <= set(changes["components"]), deployed - set(changes["components"])
+    rows = dict(summary.component_rows(deployed_local, changes))
+    for name, state in rows.items():
+        component = name.split(" x")[0]
+        count = changes["components"][component]["changed"]
+        if count == 0:
+            assert state == "unchanged", (name, state)
+        else:
+            verb = "updated" if component in changes["deployed_before"] else "created"
+            assert state == f"{verb} ({count} task{'s' if count != 1 else ''})", (name, state)
+
+
+def test_make_outputs_reprints_without_aws(deployed_local) -> None:
     """tools/summary.py reads files only: with no reachable endpoint and no credentials it still prints."""
     outputs = ROOT / "outputs" / "local.json"
-    if not outputs.is_file():
-        return
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
     result = subprocess.run(
@@ -97,7 +115,34 @@ def test_make_outputs_reprints_without_aws() -> None:
         check=True,
         timeout=60,
     )
+    assert result.stdout.splitlines() == summary.render(deployed_local)
     assert "DNS records to create" in result.stdout
+
+
+def test_the_daily_backup_plan_targets_the_encrypted_vault_and_the_tagged_stores(deployed_local) -> None:
+    """The plan and vault as the emulator holds them. moto has no selections: the selection request
+    the role computed is in the outputs, and the database and file system carry the tag it selects."""
+    published = deployed_local["components"]["mediamind-platform"]["backup"]
+    backup = boto3.client("backup")
+    plans = [p for p in backup.list_backup_plans()["BackupPlansList"] if p["BackupPlanName"] == "mediamind-local-daily"]
+    assert [p["BackupPlanId"] for p in plans] == [published["plan_id"]]
+    (rule,) = backup.get_backup_plan(BackupPlanId=published["plan_id"])["BackupPlan"]["Rules"]
+    assert rule["RuleName"] == "daily"
+    assert rule["TargetBackupVaultName"] == "mediamind-local"
+    assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert rule["Lifecycle"]["DeleteAfterDays"] == 1  # inventories/local: backup_retention_days
+    vault = backup.describe_backup_vault(BackupVaultName="mediamind-local")
+    key = boto3.client("kms").describe_key(KeyId="alias/mediamind-local-backup")["KeyMetadata"]
+    assert vault["EncryptionKeyArn"] == key["Arn"]
+
+    condition = published["selection_request"]["Conditions"]["StringEquals"]
+    assert condition == [{"ConditionKey": "aws:ResourceTag/Backup", "ConditionValue": "mediamind-local-daily"}]
+    rds = boto3.client("rds")
+    db = rds.describe_db_instances(DBInstanceIdentifier="mediamind")["DBInstances"][0]
+    assert {"Key": "Backup", "Value": "mediamind-local-daily"} in db["TagList"]
+    file_systems = boto3.client("efs").describe_file_systems()["FileSystems"]
+    tagged = [fs for fs in file_systems if {"Key": "Backup", "Value": "mediamind-local-daily"} in fs["Tags"]]
+    assert len(tagged) == 1, file_systems
 
 
 def test_missing_data_is_judged_per_metric() -> None:
