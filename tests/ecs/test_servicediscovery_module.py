@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def _run(args: dict[str, Any], check: bool = False) -> dict[str, Any]:
-    result = run_module("servicediscovery_dns_service", args, check=check)
+    result = run_module("mediamind.platform.servicediscovery_dns_service", args, check=check)
     assert not result.get("failed"), result.get("msg")
     return result
 

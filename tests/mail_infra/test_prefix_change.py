@@ -162,12 +162,12 @@ def test_module_gaps_are_explicit(stack: MailStack, local_stack) -> None:
 
     # moto 5.2 has no DeleteReceiptRule: the module says so instead of pretending.
     rule = {"rule_set_name": stack.rule_set, "name": stack.rule, "state": "absent"}
-    gone = _module(endpoint, "ses_receipt_rule", rule)
+    gone = _module(endpoint, "mediamind.platform.ses_receipt_rule", rule)
     assert gone.returncode != 0
     assert "does not implement delete_receipt_rule" in gone.stdout
     assert stack.rule_prefix() == "inbound/"  # still there
     # ...while its check mode reports the deletion it would make.
-    planned = _module(endpoint, "ses_receipt_rule", rule, "--check")
+    planned = _module(endpoint, "mediamind.platform.ses_receipt_rule", rule, "--check")
     assert planned.returncode == 0, planned.stdout
     assert "CHANGED" in planned.stdout
 
