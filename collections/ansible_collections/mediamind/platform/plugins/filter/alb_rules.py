@@ -61,7 +61,7 @@ def alb_escape_guard_rules(guards: list[dict[str, Any]]) -> list[dict[str, Any]]
     wildcards and a rule takes 5, so a rule holds two; the largest go first (first-fit decreasing),
     which needs one rule for every 3-wildcard pattern and fewer for the rest.
     """
-    out = []
+    out: list[dict[str, Any]] = []
     for guard in guards:
         patterns = [
             pattern
