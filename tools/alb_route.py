@@ -26,14 +26,17 @@ The semantics are AWS's documented ones (rule-condition-types, listener-rules, t
 - host-header: case-insensitive, ``*`` (0 or more characters) and ``?`` (exactly one), whole host;
 - path-pattern: case-sensitive, ``*`` and ``?``, against the whole path (never the query string); the
   ALB does not decode percent-escapes before matching (no AWS document says it does: see
-  docs/job-endpoints.md), so ``path`` is the raw request path, as sent;
+  docs/job-endpoints.md), so ``path`` is the raw request path, as sent. A value may only hold
+  ``A-Z a-z 0-9 _ - . $ / ~ " ' @ : + & * ?`` (no ``%``): the API refuses any other, while the moto
+  server stores it, so a rule with one raises ValueError here instead of being evaluated;
 - source-ip: the connection's source address in any of the CIDRs (never X-Forwarded-For);
 - http-request-method: exact and case-sensitive; http-header: name case-insensitive, value
   case-insensitive with wildcards; query-string: key/value pairs, case-insensitive with wildcards, a
   pair without key matches any key's value; several http-header / query-string conditions are ANDed;
 - actions run in ``Order``; authenticate-* actions are assumed to pass; the last action answers.
 
-Not modelled (a ValueError says so rather than a wrong answer): RegexValues conditions. Transforms are
+Not modelled (a ValueError says so rather than a wrong answer): RegexValues conditions (the moto server
+cannot store them: create_rule answers 500, so no rule of ours uses them). Transforms are
 applied when a rule carries them; the moto server never returns them (ARCHITECTURE.md), so a test on
 moto adds the ones the role sent before calling route().
 """
@@ -45,7 +48,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["route", "wildcard_match"]
+__all__ = ["PATH_PATTERN_CHARACTERS", "route", "wildcard_match"]
+
+# RuleCondition.Values in the ELBv2 API reference (and the console's "Value matching" for a path).
+PATH_PATTERN_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.$/~\"'@:+&*?")
 
 
 def wildcard_match(pattern: str, value: str, *, case_sensitive: bool) -> bool:
@@ -114,6 +120,21 @@ def _condition_holds(condition: dict[str, Any], request: dict[str, Any]) -> bool
     if check is None:
         raise ValueError(f"unknown condition field {condition['Field']!r}")
     return check(condition, request)
+
+
+def _check_path_patterns(rules: list[dict[str, Any]]) -> None:
+    """Refuse what AWS refuses, on any rule of the listener, matched or not."""
+    for rule in rules:
+        for condition in rule.get("Conditions") or []:
+            if condition["Field"] != "path-pattern":
+                continue
+            for value in _values(condition, "PathPatternConfig"):
+                refused = sorted(set(value) - PATH_PATTERN_CHARACTERS)
+                if refused:
+                    raise ValueError(
+                        f"priority {rule.get('Priority')}: path pattern {value!r} holds {refused}, "
+                        "which AWS refuses (CreateRule/ModifyRule)"
+                    )
 
 
 def _apply_transforms(transforms: list[dict[str, Any]], host: str, path: str) -> tuple[str, str]:
@@ -215,6 +236,7 @@ def route(
     default = next((r for r in rules if r.get("IsDefault")), None)
     ordered = sorted((r for r in rules if not r.get("IsDefault")), key=lambda r: int(r["Priority"]))
     names = target_group_names or {}
+    _check_path_patterns(ordered)
     for rule in ordered:
         if all(_condition_holds(c, request) for c in rule.get("Conditions") or []):
             request["target_host"], request["target_path"] = _apply_transforms(rule.get("Transforms") or [], host, path)

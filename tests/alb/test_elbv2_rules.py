@@ -3,10 +3,13 @@ the filters that turn inventory data into API shapes (the mediamind.platform col
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
+from alb_route import wildcard_match
 from ansible_collections.mediamind.platform.plugins.filter import alb_rules as filters
 from ansible_collections.mediamind.platform.plugins.module_utils import elbv2 as mm
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 TG_A = "arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/a/1"
@@ -162,7 +165,7 @@ def test_egress_ports_are_the_target_ports(groups, ports) -> None:
 def test_fixed_response_and_source_ip_rules_become_api_rules() -> None:
     rules = filters.alb_listener_rules(
         [
-            {"priority": 1, "host": "api.x", "path_patterns": ["*%*"], "fixed_response": {"status_code": 400}},
+            {"priority": 1, "host": "api.x", "path_patterns": ["/?6?*"], "fixed_response": {"status_code": 400}},
             {
                 "priority": 5,
                 "host": "api.x",
@@ -246,6 +249,10 @@ def test_source_ip_values_compare_in_any_order() -> None:
             "6 condition values",
         ),
         ({"host": "*.x", "target_group": "api", "path_patterns": ["/*/*/*", "/?/?"]}, "6 wildcards"),
+        # AWS allows A-Z a-z 0-9 _ - . $ / ~ " ' @ : + & * ? in a path pattern; moto takes anything.
+        ({"host": "a.x", "fixed_response": {"status_code": 400}, "path_patterns": ["*%*"]}, "holds '%'"),
+        ({"host": "a.x", "target_group": "api", "path_patterns": ["/a b|c"]}, "holds ' ', '|'"),
+        ({"host": "a.x", "target_group": "api", "path_patterns": ["/" + "a" * 128]}, "longer than 128"),
     ],
 )
 def test_rule_problems_name_the_rule(rule: dict, message: str) -> None:
@@ -267,3 +274,76 @@ def test_valid_rules_have_no_problem_and_too_many_rules_do() -> None:
     assert filters.alb_rule_problems(good, ["api"]) == []
     many = [{"priority": p, "host": "a.x", "target_group": "api"} for p in range(1, 102)]
     assert filters.alb_rule_problems(many, ["api"]) == ["alb_rules has 101 rules; a listener takes at most 100"]
+
+
+# --------------------------------------------------------------------------- escape guards
+
+GUARDS = [
+    {"priority": 11, "host": "api.x", "prefixes": [{"literal": "", "decoded": "/api/v1/jobs"}]},
+    {
+        "priority": 31,
+        "host": "front.x",
+        "prefixes": [{"literal": "/api/", "decoded": "v1/jobs"}, {"literal": "/dev/api/", "decoded": "v1/jobs"}],
+    },
+]
+FIXED = {"status_code": 400, "body": "Bad request"}
+
+
+@st.composite
+def _escaped_spellings(draw, literal: str, decoded: str) -> str:
+    """literal + decoded with at least one character percent-escaped (either hex case), then any tail."""
+    chars = [f"%{ord(c):02X}" if draw(st.booleans()) else c for c in decoded]
+    forced = draw(st.integers(0, len(decoded) - 1))
+    chars[forced] = f"%{ord(decoded[forced]):02x}" if draw(st.booleans()) else f"%{ord(decoded[forced]):02X}"
+    tail = draw(st.text(alphabet="abc/%2F-_", max_size=8))
+    return literal + "".join(chars) + tail
+
+
+def _matches_any(patterns: list[str], path: str) -> bool:
+    return any(wildcard_match(p, path, case_sensitive=True) for p in patterns)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), which=st.sampled_from([("", "/api/v1/jobs"), ("/api/", "v1/jobs"), ("/dev/api/", "v1/jobs")]))
+def test_every_escaped_spelling_is_matched_by_a_guard_pattern(data, which) -> None:
+    literal, decoded = which
+    path = data.draw(_escaped_spellings(literal, decoded))
+    assert unquote(path[len(literal) :]).startswith(decoded)
+    assert _matches_any(filters.alb_escaped_path_patterns(literal, decoded), path), path
+
+
+@pytest.mark.parametrize("i", range(12))
+@pytest.mark.parametrize("case", [str.upper, str.lower])
+def test_an_escape_at_each_position_is_matched(i: int, case) -> None:
+    target = "/api/v1/jobs"
+    path = target[:i] + case(f"%{ord(target[i]):02x}") + target[i + 1 :] + "/email"
+    assert _matches_any(filters.alb_escaped_path_patterns("", target), path), path
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/jobs/email", "/api/v1/chatbot", "/api/v1/healthcheck", "/api/v1/articles/a%20b", "/api/v1/users/me"],
+)
+def test_the_guard_patterns_leave_plain_and_later_escaped_paths_alone(path: str) -> None:
+    # A job path as written is the deny rules' (403), a % after the prefix cannot forge one.
+    assert not _matches_any(filters.alb_escaped_path_patterns("", "/api/v1/jobs"), path)
+
+
+def test_guard_rules_fit_the_alb_limits_and_hold_only_allowed_characters() -> None:
+    guards = [{**g, "fixed_response": FIXED} for g in GUARDS]
+    rules = filters.alb_escape_guard_rules(guards)
+    assert filters.alb_rule_problems(rules, []) == []
+    api = [r for r in rules if r["host"] == "api.x"]
+    front = [r for r in rules if r["host"] == "front.x"]
+    # 12 patterns (5 with 3 wildcards, 7 with 2) in 6 rules; 14 (6 and 8) in 7; consecutive priorities.
+    assert [r["priority"] for r in api] == list(range(11, 17))
+    assert [r["priority"] for r in front] == list(range(31, 38))
+    assert sorted(p for r in api for p in r["path_patterns"]) == sorted(
+        filters.alb_escaped_path_patterns("", "/api/v1/jobs")
+    )
+    assert all(r["fixed_response"] == FIXED for r in rules)
+
+
+def test_only_ascii_can_be_guarded() -> None:
+    with pytest.raises(ValueError, match="only ASCII"):
+        filters.alb_escaped_path_patterns("", "/caf\u00e9")

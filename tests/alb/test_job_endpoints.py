@@ -4,8 +4,10 @@ The platform's own rules (group_vars/all/alb.yml, the production/local rule set)
 emulator of their own by the vpc and alb roles, wired as site.yml wires them (vpc_outputs.nat_public_ips
 into the forward exceptions). The test then reads the listener's rules back from moto (describe_rules)
 and asks tools/alb_route.py what the load balancer answers: from the internet every job endpoint, on
-every host that reaches an API, is the ALB's own 403 (a %-escaped path its 400); from a NAT gateway's
-address each scheduler reaches its own API; every other route is forwarded as before.
+every host that reaches an API, is the ALB's own 403 (a spelling with a %-escape in the job prefix its
+400, from the escape guards); from a NAT gateway's address each scheduler reaches its own API; every
+other route, one with a %-escape after the prefix included, is forwarded as before. Every described
+path pattern holds only characters AWS accepts (route() refuses any other: moto would store it).
 
 Emulator gap (ARCHITECTURE.md): moto accepts rule Transforms but never returns them, so the front end's
 /dev/api rewrite is taken from the create_rule request the rule module sent (its `requests`) and added to
@@ -22,7 +24,7 @@ from urllib.parse import unquote
 
 import boto3
 import pytest
-from alb_route import route
+from alb_route import PATH_PATTERN_CHARACTERS, route
 from conftest import private_stack, run_on_localhost, stack_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -188,18 +190,51 @@ def test_the_jobs_collection_itself_is_forbidden(deployed, rules, host: str) -> 
     ("host", "path"),
     [
         (API, "/api/v1/%6Aobs/email"),
-        (API, "/api/v1/jobs%2Femail"),
         (API, "/api%2Fv1/jobs/rss"),
         (API, "/%61pi/v1/jobs/pipeline"),
+        (API, "%2Fapi/v1/jobs/email"),
+        (API, "/api/v1/job%73/email"),
         (DEV_API, "/api/v1/j%6Fbs/breaking-news"),
+        (DEV_API, "/api/v1/%6a%6f%62%73/email"),
         (FRONTEND, "/api/v1/%6Aobs/email"),
+        (FRONTEND, "/api/%76%31/jobs/email"),
         (FRONTEND, "/dev/api/v1/%6Aobs/email"),
+        (FRONTEND, "/dev/api/v1%2fjobs/email"),
     ],
 )
-def test_percent_escaped_paths_are_refused_even_from_a_nat_address(deployed, rules, host: str, path: str) -> None:
+def test_escaped_job_prefixes_are_refused_even_from_a_nat_address(deployed, rules, host: str, path: str) -> None:
     for ip in [*INTERNET, *deployed["nat_ips"]]:
         answer = ask(deployed, rules, host, path, ip)
         assert (answer["type"], answer.get("status_code")) == ("fixed-response", 400), answer
+
+
+@pytest.mark.parametrize("host", [API, DEV_API])
+@pytest.mark.parametrize("position", range(len("/api/v1/jobs")))
+def test_an_escape_at_any_position_of_the_job_prefix_is_refused(deployed, rules, host: str, position: int) -> None:
+    prefix = "/api/v1/jobs"
+    for escape in (f"%{ord(prefix[position]):02X}", f"%{ord(prefix[position]):02x}"):
+        path = prefix[:position] + escape + prefix[position + 1 :] + "/email"
+        assert ask(deployed, rules, host, path, INTERNET[0])["status_code"] == 400, path
+
+
+def test_an_escape_after_the_job_prefix_is_a_job_path_and_treated_as_one(deployed, rules) -> None:
+    """/api/v1/jobs%2Femail decodes to a job path but spells the prefix: the deny rule's, the NAT's exception."""
+    assert ask(deployed, rules, API, "/api/v1/jobs%2Femail", INTERNET[0])["status_code"] == 403
+    answer = ask(deployed, rules, API, "/api/v1/jobs%2Femail", deployed["nat_ips"][0])
+    assert (answer["type"], answer["target_group"]) == ("forward", "mediamind-api")
+
+
+def test_every_deployed_path_pattern_is_one_aws_accepts(deployed) -> None:
+    values = [
+        v
+        for r in deployed["rules"]
+        for c in r["Conditions"]
+        if c["Field"] == "path-pattern"
+        for v in c["PathPatternConfig"]["Values"]
+    ]
+    assert values
+    assert [v for v in values if not set(v) <= PATH_PATTERN_CHARACTERS or len(v) > 128] == []
+    assert len(deployed["rules"]) <= 100
 
 
 @pytest.mark.parametrize("job", JOBS)
@@ -218,7 +253,8 @@ def test_each_scheduler_reaches_its_own_api_from_a_nat_address(deployed, rules, 
 
 
 @pytest.mark.parametrize(
-    "route_path", ["/api/v1/healthcheck", "/api/v1/chatbot", "/api/v1/articles", "/api/v1/users/me"]
+    "route_path",
+    ["/api/v1/healthcheck", "/api/v1/chatbot", "/api/v1/articles", "/api/v1/users/me", "/api/v1/articles/a%20b"],
 )
 def test_every_other_route_is_forwarded_as_before(deployed, rules, route_path: str) -> None:
     expected = [
@@ -315,7 +351,7 @@ def _listener_rules(deployed) -> list[dict]:
 
 
 def test_qdrants_host_can_be_narrowed_to_the_inventorys_source_ranges(deployed, tmp_path: Path) -> None:
-    """qdrant_source_cidrs puts a source-ip condition on the Qdrant rule; everyone else gets the 403 of rule 31.
+    """qdrant_source_cidrs puts a source-ip condition on the Qdrant rule; everyone else gets the 403 of rule 310.
 
     Last in the module: it converges the narrowed edge, then the open one again (the other tests' state).
     """
@@ -330,7 +366,7 @@ def test_qdrants_host_can_be_narrowed_to_the_inventorys_source_ranges(deployed, 
         assert _changed(again) == 0, again.stdout[-3000:]
         rules = _listener_rules(deployed)
         by_priority = {int(r["Priority"]): r for r in rules if r["Priority"].isdigit()}
-        conditions = {c["Field"]: c for c in by_priority[30]["Conditions"]}
+        conditions = {c["Field"]: c for c in by_priority[300]["Conditions"]}
         assert conditions["source-ip"]["SourceIpConfig"]["Values"] == sorted(team)
         assert conditions["host-header"]["HostHeaderConfig"]["Values"] == [QDRANT]
         names = deployed["names"]
@@ -347,7 +383,7 @@ def test_qdrants_host_can_be_narrowed_to_the_inventorys_source_ranges(deployed, 
         restored = _play(deployed["stack"], tmp_path, extra)
         assert restored.returncode == 0, restored.stdout[-4000:]
     rules = _listener_rules(deployed)
-    (qdrant_rule,) = [r for r in rules if r["Priority"] == "30"]
+    (qdrant_rule,) = [r for r in rules if r["Priority"] == "300"]
     assert [c["Field"] for c in qdrant_rule["Conditions"]] == ["host-header"]
     assert ask(deployed, rules, QDRANT, "/collections", "203.0.113.250")["target_group"] == "mediamind-qdrant"
 

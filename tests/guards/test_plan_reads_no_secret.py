@@ -1,10 +1,13 @@
 """A plan reads no secret value: after a deploy, `make plan` (site.yml --check) makes no
 GetSecretValue call (moto's request recorder lists every call it received), and still
-tells an unchanged secret from one changed behind its back, by the digest tag alone."""
+tells an unchanged secret from one changed behind its back, by the digest tag alone.
+The same first plan of the converged stack reports changed=0 for every host (issue 12:
+"`make plan` reports changed=0")."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,13 @@ from . import recorder
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
+SERVICES = (
+    "mediamind-service",
+    "mediamind-scheduler",
+    "mediamind-qdrant",
+    "mediamind-service-dev",
+    "mediamind-scheduler-dev",
+)
 
 
 def _playbook(stack: dict[str, str], *args: str) -> str:
@@ -50,8 +60,33 @@ def _plan(stack: dict[str, str]) -> tuple[str, list[str]]:
     return output, recorder.calls(stack["AWS_ENDPOINT_URL"])
 
 
-def test_a_plan_makes_no_get_secret_value_call(deployed: dict[str, str]) -> None:
-    output, calls = _plan(deployed)
+@pytest.fixture(scope="module")
+def first_plan(deployed: dict[str, str]) -> tuple[str, list[str]]:
+    """The first plan after the deploy, before any test edits the stack."""
+    return _plan(deployed)
+
+
+def _recap(output: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP per host: {host: {ok, changed, unreachable, failed, ...}} (output whitespace-folded)."""
+    recap = output.rsplit("PLAY RECAP", 1)[-1]
+    hosts = {}
+    for host, counts in re.findall(r"(\S+) : ((?:[a-z]+=\d+ ?)+)", recap):
+        hosts[host] = {key: int(value) for key, value in re.findall(r"([a-z]+)=(\d+)", counts)}
+    return hosts
+
+
+def test_a_plan_of_the_converged_stack_changes_nothing(first_plan: tuple[str, list[str]]) -> None:
+    output, _ = first_plan
+    recap = _recap(output)
+    # Every host of inventories/local ran (a recap missing one would pass vacuously).
+    assert set(recap) >= {"mediamind-platform", *SERVICES}, recap
+    changed = {host: counts for host, counts in recap.items() if counts["changed"] or counts["failed"]}
+    assert changed == {}, output[-6000:]
+    assert all(counts["unreachable"] == 0 for counts in recap.values()), recap
+
+
+def test_a_plan_makes_no_get_secret_value_call(first_plan: tuple[str, list[str]]) -> None:
+    output, calls = first_plan
     assert "secretsmanager:DescribeSecret" in calls  # it did look at the secrets
     assert "secretsmanager:GetSecretValue" not in calls
     assert calls.count("secretsmanager:GetSecretValue") == 0

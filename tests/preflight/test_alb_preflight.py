@@ -62,6 +62,20 @@ def test_valid_inputs_pass(tmp_path: Path) -> None:
             {"alb_rules": [{"priority": 7, "host": "api.example.org"}]},
             "alb_rules[priority 7] needs exactly one of target_group and fixed_response",
         ),
+        (
+            # moto stores it; AWS's CreateRule refuses a path pattern with "%".
+            {
+                "alb_rules": [
+                    {
+                        "priority": 1,
+                        "host": "api.example.org",
+                        "path_patterns": ["*%*"],
+                        "fixed_response": {"status_code": 400},
+                    }
+                ]
+            },
+            "alb_rules[priority 1].path_patterns: '*%*' holds '%', which an ALB path pattern does not allow",
+        ),
     ],
 )
 def test_each_rule_names_its_variable(extra: dict, message: str, tmp_path: Path) -> None:

@@ -18,11 +18,81 @@ MAX_WILDCARDS_PER_RULE = 5
 MAX_RULES = 100
 MAX_BODY_BYTES = 1024
 CONTENT_TYPES = ("text/plain", "text/css", "text/html", "application/javascript", "application/json")
+# The characters a path-pattern value may hold (API reference, RuleCondition.Values; the console's
+# "Value matching"): no "%", so no value can name a percent-escape. 128 characters at most.
+PATH_PATTERN_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.$/~\"'@:+&*?")
+MAX_PATH_PATTERN_LENGTH = 128
 
 
 def _cidr(value: str) -> str:
     """An address or CIDR as the API wants it (the source-ip condition takes CIDRs only)."""
     return str(ipaddress.ip_network(str(value).strip(), strict=False))
+
+
+def alb_escaped_path_patterns(literal: str, decoded: str) -> list[str]:
+    """Path patterns matching every raw path `literal` + X whose X decodes to start with `decoded`,
+    except the ones where X starts with `decoded` as written (those the plain rules already match).
+
+    Percent-decoding never changes a literal character, so such a path has `literal` + decoded[:i]
+    as written, then the escape of decoded[i] (``%6A`` or ``%6a`` for ``j``), for some i. A pattern
+    cannot hold ``%`` (PATH_PATTERN_CHARACTERS): ``?`` stands for it, and for a hex letter (either
+    case), so ``/api/v1/%6Aobs`` is matched by ``/api/v1/?6?*``. It also matches the paths with some
+    other character there (``/api/v1/x6Aobs``): a price paid on names no route has.
+    """
+    patterns = []
+    for i, char in enumerate(decoded):
+        code = f"{ord(char):02X}"
+        if ord(char) > 0x7F:  # its escape is two or more (UTF-8 bytes): not this shape
+            raise ValueError(f"{decoded!r}: only ASCII characters can be guarded ({char!r})")
+        hex_digits = code[0] + (code[1] if code[1].isdigit() else "?")
+        patterns.append(f"{literal}{decoded[:i]}?{hex_digits}*")
+    return patterns
+
+
+def _wildcards(value: str) -> int:
+    return value.count("*") + value.count("?")
+
+
+def alb_escape_guard_rules(guards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Escape guards -> alb_rules entries: the patterns of alb_escaped_path_patterns, packed into as few
+    rules as the ALB's limits allow, at consecutive priorities from the guard's own.
+
+    A guard: {priority, host, prefixes: [{literal, decoded}], fixed_response}. Every pattern has 2-3
+    wildcards and a rule takes 5, so a rule holds two; the largest go first (first-fit decreasing),
+    which needs one rule for every 3-wildcard pattern and fewer for the rest.
+    """
+    out: list[dict[str, Any]] = []
+    for guard in guards:
+        patterns = [
+            pattern
+            for prefix in guard["prefixes"]
+            for pattern in alb_escaped_path_patterns(prefix.get("literal", ""), prefix["decoded"])
+        ]
+        budget = MAX_WILDCARDS_PER_RULE - _wildcards(guard["host"])
+        bins: list[list[str]] = []
+        for pattern in sorted(patterns, key=_wildcards, reverse=True):
+            fits = (
+                b
+                for b in bins
+                if len(b) < MAX_VALUES_PER_CONDITION
+                and 1 + len(b) < MAX_VALUES_PER_RULE
+                and sum(map(_wildcards, b)) + _wildcards(pattern) <= budget
+            )
+            target = next(fits, None)
+            if target is None:
+                bins.append([pattern])
+            else:
+                target.append(pattern)
+        out.extend(
+            {
+                "priority": int(guard["priority"]) + n,
+                "host": guard["host"],
+                "path_patterns": values,
+                "fixed_response": guard["fixed_response"],
+            }
+            for n, values in enumerate(bins)
+        )
+    return out
 
 
 def alb_listener_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -87,6 +157,19 @@ def _source_ip_problem(value: Any) -> str | None:
     return None
 
 
+def _path_pattern_problem(value: Any) -> str | None:
+    value = str(value)
+    refused = sorted(set(value) - PATH_PATTERN_CHARACTERS)
+    if refused:
+        return (
+            f"{value!r} holds {', '.join(repr(c) for c in refused)}, which an ALB path pattern does not allow "
+            "(A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & * ?); CreateRule would refuse it"
+        )
+    if len(value) > MAX_PATH_PATTERN_LENGTH:
+        return f"{value!r} is longer than {MAX_PATH_PATTERN_LENGTH} characters"
+    return None
+
+
 def _fixed_response_problems(name: str, rule: dict[str, Any]) -> list[str]:
     fixed = rule["fixed_response"]
     problems = []
@@ -121,6 +204,7 @@ def alb_rule_problems(rules: list[dict[str, Any]], target_groups: list[str]) -> 
         source_ips = rule.get("source_ips") or []
         problems.extend(f"{name}.source_ips: {p}" for p in map(_source_ip_problem, source_ips) if p)
         paths = list(rule.get("path_patterns") or [])
+        problems.extend(f"{name}.path_patterns: {p}" for p in map(_path_pattern_problem, paths) if p)
         for condition, values in (("path_patterns", paths), ("source_ips", source_ips)):
             if len(values) > MAX_VALUES_PER_CONDITION:
                 problems.append(
@@ -146,6 +230,7 @@ def alb_egress_ports(target_groups: list[dict[str, Any]]) -> list[int]:
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
+            "alb_escape_guard_rules": alb_escape_guard_rules,
             "alb_listener_rules": alb_listener_rules,
             "alb_rule_problems": alb_rule_problems,
             "alb_egress_ports": alb_egress_ports,
