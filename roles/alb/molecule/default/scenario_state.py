@@ -1,9 +1,9 @@
 """Read (or disturb) the scenario's load balancer on the emulator, for verify.yml.
 
-  python alb_state.py dump  <alb name> <security group name>   -> JSON of the real state
-  python alb_state.py drift <alb name> <security group name>   -> out-of-band changes, JSON of what was done
+  scenario_state.py dump  <alb name> <security group name>   -> JSON of the real state
+  scenario_state.py drift <alb name> <security group name>   -> out-of-band changes, JSON of what was done
 
-The endpoint and credentials come from the AWS_* environment verify.yml passes.
+The clients come from the shared reader (.config/molecule/state.py).
 `dump` only reads (describe_* calls). `drift` makes the changes a console user
 might: a foreign rule, a rule pointed elsewhere, a rule deleted, a rule moved,
 an SNI certificate removed, a health check path changed, SSH opened on the
@@ -12,14 +12,7 @@ security group; the role must repair every one of them.
 
 from __future__ import annotations
 
-import json
-import sys
-
-import boto3
-
-
-def _clients():
-    return boto3.client("elbv2"), boto3.client("ec2")
+import state
 
 
 def _load_balancer(elb, name: str) -> dict | None:
@@ -32,14 +25,6 @@ def _load_balancer(elb, name: str) -> dict | None:
 def _target_groups(elb) -> dict[str, dict]:
     groups = elb.describe_target_groups()["TargetGroups"]
     return {g["TargetGroupName"]: g for g in groups}
-
-
-def _security_group(ec2, name: str, vpc_id: str | None) -> dict | None:
-    filters = [{"Name": "group-name", "Values": [name]}]
-    if vpc_id:
-        filters.append({"Name": "vpc-id", "Values": [vpc_id]})
-    groups = ec2.describe_security_groups(Filters=filters)["SecurityGroups"]
-    return groups[0] if groups else None
 
 
 def _values(condition: dict) -> list[str]:
@@ -58,34 +43,34 @@ def _forward_arns(action: dict) -> list[str]:
 
 
 def dump(alb_name: str, sg_name: str) -> dict:
-    elb, ec2 = _clients()
+    elb = state.client("elbv2")
     groups = _target_groups(elb)
     names_by_arn = {g["TargetGroupArn"]: name for name, g in groups.items()}
     lb = _load_balancer(elb, alb_name)
-    state: dict = {"load_balancer": lb, "target_groups": {}, "listeners": {}, "rules": [], "raw_rules": []}
+    found: dict = {"load_balancer": lb, "target_groups": {}, "listeners": {}, "rules": [], "raw_rules": []}
     for name, group in groups.items():
         attributes = elb.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"])["Attributes"]
         summary = {k: v for k, v in group.items() if k != "LoadBalancerArns"}
         summary["Attributes"] = {a["Key"]: a["Value"] for a in attributes}
-        state["target_groups"][name] = summary
-    state["security_group"] = _security_group(ec2, sg_name, lb["VpcId"] if lb else None)
+        found["target_groups"][name] = summary
+    found["security_group"] = state.security_group(sg_name, lb["VpcId"] if lb else None)
     if lb is None:
-        return state
+        return found
     attributes = elb.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]
-    state["attributes"] = {a["Key"]: a["Value"] for a in attributes}
+    found["attributes"] = {a["Key"]: a["Value"] for a in attributes}
     for listener in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
         listener["ListenerCertificates"] = elb.describe_listener_certificates(ListenerArn=listener["ListenerArn"])[
             "Certificates"
         ]
-        state["listeners"][str(listener["Port"])] = listener
-    https = state["listeners"].get("443")
+        found["listeners"][str(listener["Port"])] = listener
+    https = found["listeners"].get("443")
     if https:
         for rule in elb.describe_rules(ListenerArn=https["ListenerArn"])["Rules"]:
             if rule.get("IsDefault"):
                 continue
-            state["raw_rules"].append(rule)
+            found["raw_rules"].append(rule)
             conditions = {c["Field"]: _values(c) for c in rule["Conditions"]}
-            state["rules"].append(
+            found["rules"].append(
                 {
                     "priority": int(rule["Priority"]),
                     "rule_arn": rule["RuleArn"],
@@ -101,16 +86,16 @@ def dump(alb_name: str, sg_name: str) -> dict:
                     "has_transforms_key": "Transforms" in rule,
                 }
             )
-    state["rules"].sort(key=lambda r: r["priority"])
-    return state
+    found["rules"].sort(key=lambda r: r["priority"])
+    return found
 
 
 def drift(alb_name: str, sg_name: str) -> dict:
-    elb, ec2 = _clients()
-    state = dump(alb_name, sg_name)
-    https = state["listeners"]["443"]
-    rules = {r["priority"]: r for r in state["rules"]}
-    groups = state["target_groups"]
+    elb, ec2 = state.client("elbv2"), state.client("ec2")
+    current = dump(alb_name, sg_name)
+    https = current["listeners"]["443"]
+    rules = {r["priority"]: r for r in current["rules"]}
+    groups = current["target_groups"]
     done: dict = {}
     foreign = elb.create_rule(
         ListenerArn=https["ListenerArn"],
@@ -133,18 +118,11 @@ def drift(alb_name: str, sg_name: str) -> dict:
     done["removed_certificate_arn"] = sni[0]
     elb.modify_target_group(TargetGroupArn=groups["molecule-api"]["TargetGroupArn"], HealthCheckPath="/drifted")
     ec2.authorize_security_group_ingress(
-        GroupId=state["security_group"]["GroupId"],
+        GroupId=current["security_group"]["GroupId"],
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
     return done
 
 
-def main() -> int:
-    command, alb_name, sg_name = sys.argv[1:4]
-    result = dump(alb_name, sg_name) if command == "dump" else drift(alb_name, sg_name)
-    json.dump(result, sys.stdout, default=str)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    state.run({"dump": dump, "drift": drift})

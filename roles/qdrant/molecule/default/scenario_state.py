@@ -1,25 +1,14 @@
 """Reads the emulator for the qdrant scenario (no Ansible task results).
 
-`lookup` prints the ids prepare made as JSON for converge; `verify` checks the converged state and
-prints every failed property (exit 1 when any); `gone` checks that destroy left nothing of Qdrant.
+`lookup`: the ids prepare made, for converge; `verify`: every failed property of the converged
+state (verify.yml asserts there is none); `gone`: what destroy left of Qdrant (destroy.yml asserts
+nothing).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from pathlib import Path
+import state
 
-import boto3
-
-ENDPOINT = os.environ.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:5000"
-KW = {
-    "region_name": "eu-central-1",
-    "endpoint_url": ENDPOINT,
-    "aws_access_key_id": "testing",
-    "aws_secret_access_key": "testing",
-}
 PREFIX = "molecule-qdrant"
 SERVICE = "molecule-qdrant-svc"
 CLIENTS = "molecule-qdrant-clients"
@@ -27,30 +16,22 @@ NAMESPACE = "molecule-qdrant.internal"
 IMAGE = "qdrant/qdrant@sha256:" + "0123456789abcdef" * 4
 
 
-def client(name):
-    return boto3.client(name, **KW)
-
-
 def lookup() -> dict:
-    ec2, elb, sm = client("ec2"), client("elbv2"), client("secretsmanager")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [PREFIX]}])["Vpcs"][0]["VpcId"]
-    subnets = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": [f"{PREFIX}-private-*"]}])["Subnets"]
-    sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{PREFIX}-alb"]}])
+    tg = state.client("elbv2").describe_target_groups(Names=[f"{PREFIX}-tg"])["TargetGroups"][0]
     return {
-        "vpc_id": vpc,
-        "subnet_ids": sorted(s["SubnetId"] for s in subnets),
-        "alb_sg_id": sg["SecurityGroups"][0]["GroupId"],
-        "target_group_arn": elb.describe_target_groups(Names=[f"{PREFIX}-tg"])["TargetGroups"][0]["TargetGroupArn"],
-        "secret_arn": sm.describe_secret(SecretId=f"{PREFIX}/app-env")["ARN"],
+        "vpc_id": state.vpc_id(PREFIX),
+        "subnet_ids": state.subnet_ids(**{"tag:Name": f"{PREFIX}-private-*"}),
+        "alb_sg_id": state.security_groups(f"{PREFIX}-alb")[0]["GroupId"],
+        "target_group_arn": tg["TargetGroupArn"],
+        "secret_arn": state.secret(f"{PREFIX}/app-env")["ARN"],
     }
 
 
 def _verify_edges(check, ids: dict, svc: dict, task_sg: str) -> None:
     """Qdrant's port (load balancer and client group only) and its internal name (Cloud Map)."""
-    ec2 = client("ec2")
     net = svc["networkConfiguration"]["awsvpcConfiguration"]
-    tasks = ec2.describe_security_groups(GroupIds=[task_sg])["SecurityGroups"][0]["IpPermissions"]
-    clients = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [CLIENTS]}])["SecurityGroups"]
+    tasks = state.security_groups(ids=[task_sg])[0]["IpPermissions"]
+    clients = state.security_groups(CLIENTS)
     check(len(clients) == 1, f"client groups {clients}")
     client_sg = clients[0]["GroupId"] if clients else None
     # Qdrant's port from the load balancer and the client group's members only: no CIDR at all.
@@ -72,7 +53,7 @@ def _verify_edges(check, ids: dict, svc: dict, task_sg: str) -> None:
 
     # The internal name: a private DNS namespace, a multivalue A-record service in it, and the
     # ECS service registering its tasks there (their private IPs become the name's records).
-    sd = client("servicediscovery")
+    sd = state.client("servicediscovery")
     namespaces = [n for n in sd.list_namespaces()["Namespaces"] if n["Name"] == NAMESPACE]
     check(len(namespaces) == 1 and namespaces[0]["Type"] == "DNS_PRIVATE", f"namespaces {namespaces}")
     registry = None
@@ -86,7 +67,7 @@ def _verify_edges(check, ids: dict, svc: dict, task_sg: str) -> None:
             svc.get("serviceRegistries") == [{"registryArn": registry["Arn"]}],
             f"service registries {svc.get('serviceRegistries')}",
         )
-        outputs = json.loads((Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "qdrant-outputs.json").read_text())
+        outputs = state.ephemeral_json("qdrant-outputs.json")
         check(
             outputs["internal_url"] == f"http://{registry['Name']}.{NAMESPACE}:6333"
             and outputs["registry_arn"] == registry["Arn"],
@@ -96,12 +77,8 @@ def _verify_edges(check, ids: dict, svc: dict, task_sg: str) -> None:
 
 def verify() -> list[str]:
     ids = lookup()
-    ecs, ec2, efs, iam = client("ecs"), client("ec2"), client("efs"), client("iam")
-    errors: list[str] = []
-
-    def check(cond: bool, what: str) -> None:
-        if not cond:
-            errors.append(what)
+    ecs, efs = state.client("ecs"), state.client("efs")
+    check = state.Checks()
 
     fs = efs.describe_file_systems(CreationToken=SERVICE)["FileSystems"]
     check(len(fs) == 1, f"file systems {fs}")
@@ -119,9 +96,7 @@ def verify() -> list[str]:
     net = svc["networkConfiguration"]["awsvpcConfiguration"]
     check(net["assignPublicIp"] == "DISABLED", f"public IP {net}")
     task_sg = net["securityGroups"][0]
-    nfs = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{SERVICE}-efs"]}])[
-        "SecurityGroups"
-    ][0]
+    nfs = state.security_groups(f"{SERVICE}-efs")[0]
     ingress = nfs["IpPermissions"]
     check(
         len(ingress) == 1
@@ -164,16 +139,14 @@ def verify() -> list[str]:
     )
     check(td["revision"] == 1, f"idempotence registered revision {td['revision']}")
     role = td["taskRoleArn"].split("/")[-1]
-    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
-    docs = [iam.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"] for n in names]
-    docs = [json.loads(d) if isinstance(d, str) else d for d in docs]
+    docs = list(state.inline_policies(role).values())
     st = docs[0]["Statement"][0]
     check(
         st["Resource"] == fs["FileSystemArn"]
         and st["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"] == ap["AccessPointArn"],
         f"task role {docs}",
     )
-    sent = json.loads((Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "create-request.json").read_text())
+    sent = state.ephemeral_json("create-request.json")
     # Emulator gap (as in ecs_service): deploymentConfiguration is not kept by moto's CreateService.
     check(
         sent["deploymentConfiguration"]
@@ -184,41 +157,24 @@ def verify() -> list[str]:
         },
         f"deployment {sent['deploymentConfiguration']}",
     )
-    return errors
+    return check
 
 
 def gone() -> list[str]:
-    ecs, efs, ec2, iam = client("ecs"), client("efs"), client("ec2"), client("iam")
     errors = []
-    if efs.describe_file_systems(CreationToken=SERVICE)["FileSystems"]:
+    if state.client("efs").describe_file_systems(CreationToken=SERVICE)["FileSystems"]:
         errors.append("file system left")
-    try:
-        svcs = ecs.describe_services(cluster=PREFIX, services=[SERVICE])["services"]
-        if any(s["status"] == "ACTIVE" for s in svcs):
-            errors.append("service left")
-    except ecs.exceptions.ClusterNotFoundException:
-        pass
-    if ecs.list_task_definitions(familyPrefix=SERVICE, status="ACTIVE")["taskDefinitionArns"]:
+    if state.service_active(PREFIX, SERVICE):
+        errors.append("service left")
+    if state.active_task_definitions(SERVICE):
         errors.append("task definitions left")
-    if [n for n in client("servicediscovery").list_namespaces()["Namespaces"] if n["Name"] == NAMESPACE]:
+    if [n for n in state.client("servicediscovery").list_namespaces()["Namespaces"] if n["Name"] == NAMESPACE]:
         errors.append(f"namespace {NAMESPACE} left")
-    for name in (f"{SERVICE}-efs", f"{SERVICE}-tasks", CLIENTS):
-        if ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]:
-            errors.append(f"{name} left")
-    for role in (f"{SERVICE}-execution", f"{SERVICE}-task"):
-        try:
-            iam.get_role(RoleName=role)
-            errors.append(f"{role} left")
-        except iam.exceptions.NoSuchEntityException:
-            pass
+    groups = (f"{SERVICE}-efs", f"{SERVICE}-tasks", CLIENTS)
+    errors += [f"{name} left" for name in groups if state.security_groups(name)]
+    errors += [f"{role} left" for role in (f"{SERVICE}-execution", f"{SERVICE}-task") if state.role_exists(role)]
     return errors
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1]
-    if mode == "lookup":
-        print(json.dumps(lookup()))
-        sys.exit(0)
-    problems = verify() if mode == "verify" else gone()
-    print(json.dumps(problems, indent=1))
-    sys.exit(1 if problems else 0)
+    state.run({"lookup": lookup, "verify": verify, "gone": gone})
