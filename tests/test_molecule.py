@@ -36,6 +36,9 @@ def test_role_scenario(role: str, molecule_stack) -> None:
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
     env["NO_COLOR"] = "1"
     env["ANSIBLE_FORCE_COLOR"] = "0"
+    # Molecule names its working folder after the role alone (~/.ansible/tmp/molecule.<hash>.default),
+    # so a second checkout running the same scenario would share, and clean up, this one's.
+    env["MOLECULE_EPHEMERAL_DIRECTORY"] = str(molecule_stack.state_dir / "molecule" / role)
     with log.open("w") as out:
         result = subprocess.run(
             ["molecule", "test", "--scenario-name", "default"],
